@@ -1,0 +1,29 @@
+/** Where an event that could not become a delivery came from, and what it was. */
+export interface DeadLetter {
+  readonly source: "outbox" | "kafka" | "api";
+  /** Why it could not become a delivery, e.g. `unknown_job`, `invalid_json: ...`. */
+  readonly reason: string;
+  readonly jobId: string | null;
+  readonly event: string | null;
+  readonly traceId: string | null;
+  /** The raw input bytes, when the event came as bytes (Kafka). */
+  readonly raw: Uint8Array | null;
+  /** Kafka coordinates, when the event came from Kafka. */
+  readonly topic: string | null;
+  readonly partition: number | null;
+  readonly offset: string | null;
+  readonly key: Uint8Array | null;
+  readonly now: Date;
+}
+
+export interface StoredDeadLetter extends DeadLetter {
+  readonly id: string;
+}
+
+/** Events that could not become deliveries, kept with their reason for operators. */
+export interface DeadLetterStore {
+  /** Inserts all rows in one statement. */
+  recordDeadLetters(rows: readonly DeadLetter[]): Promise<void>;
+  /** Newest first. */
+  listDeadLetters(params: { limit: number }): Promise<readonly StoredDeadLetter[]>;
+}

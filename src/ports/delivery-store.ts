@@ -1,0 +1,77 @@
+import type { Delivery, DeliveryAttempt, NextState } from "../domain/delivery.ts";
+import type { Secret } from "../domain/secret.ts";
+
+export interface NewDelivery {
+  readonly id: string;
+  readonly webhookId: string;
+  readonly jobId: string;
+  readonly event: string;
+  readonly url: string;
+  readonly payload: Uint8Array;
+  readonly traceId: string | null;
+  /** Creation time; also when the first attempt is due. */
+  readonly now: Date;
+}
+
+/** A delivery leased to one worker. Its completion must present `leaseToken`. */
+export interface ClaimedDelivery extends Delivery {
+  readonly leaseToken: string;
+  /** When the lease expires and the delivery becomes claimable again. */
+  readonly leaseExpiresAt: Date;
+  /**
+   * The signing secrets, newest first, read from the job at claim time.
+   * `null` when the job row no longer exists.
+   */
+  readonly secrets: readonly Secret[] | null;
+}
+
+export interface DeliveryWithAttempts {
+  readonly delivery: Delivery;
+  /** Ordered by attempt number. */
+  readonly attempts: readonly DeliveryAttempt[];
+}
+
+/**
+ * Durable state of deliveries and their attempts. Retries live here (`nextAttemptAt`), never
+ * in memory.
+ */
+export interface DeliveryStore {
+  /**
+   * Inserts deliveries in one statement. Idempotent on (jobId, event): a pair that already
+   * exists is left as it is. Returns the ids of the rows this call created.
+   */
+  createDeliveries(rows: readonly NewDelivery[]): Promise<readonly string[]>;
+
+  /**
+   * Atomically leases up to `limit` pending deliveries whose next attempt is due at `now`
+   * (oldest due first), skipping rows other workers hold. Each claimed row gets a fresh lease
+   * token and is not claimable again until `now + leaseMs`, when it becomes due again by itself
+   * if its worker died.
+   */
+  claimDueDeliveries(params: { now: Date; limit: number; leaseMs: number }): Promise<readonly ClaimedDelivery[]>;
+
+  /**
+   * Records an attempt and moves the delivery to `next`, atomically and only if `leaseToken`
+   * still holds the lease. Returns false (and changes nothing) when the lease was lost.
+   */
+  completeAttempt(params: {
+    deliveryId: string;
+    leaseToken: string;
+    attempt: DeliveryAttempt;
+    next: NextState;
+  }): Promise<boolean>;
+
+  /**
+   * Gives a lease back without an attempt (graceful shutdown): the delivery is due again at
+   * `now`. Fenced by the token like completion; returns false when the lease was lost.
+   */
+  releaseLease(params: { deliveryId: string; leaseToken: string; now: Date }): Promise<boolean>;
+
+  /** The earliest `nextAttemptAt` among pending deliveries (leased ones count at lease expiry), or null. */
+  nextDueAt(): Promise<Date | null>;
+
+  getDelivery(id: string): Promise<DeliveryWithAttempts | null>;
+
+  /** Deliveries of one job, oldest first. Unknown or malformed job ids give an empty list. */
+  listDeliveriesForJob(jobId: string): Promise<readonly Delivery[]>;
+}
