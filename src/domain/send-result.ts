@@ -29,7 +29,10 @@ export type SendErrorKind =
   | "tls_error"
   | "network_error"
   | "invalid_url"
-  | "blocked_destination";
+  | "blocked_destination"
+  // Refusals before anything is sent: the job row is gone, or its secret is unusable.
+  | "job_missing"
+  | "invalid_secret";
 
 export interface SendError {
   readonly kind: "error";

@@ -1,0 +1,51 @@
+import { nextAttemptAt, parseRetryAfterMs, type BackoffPolicy } from "./backoff.ts";
+import type { AttemptOutcome, NextState } from "./delivery.ts";
+import type { Verdict } from "./error-classifier.ts";
+
+/**
+ * Where a delivery goes after an attempt. `attemptsMade` counts this attempt;
+ * `policy.maxAttempts` is the total, so the attempt with number maxAttempts is the last.
+ */
+export function decideNextState(params: {
+  attemptsMade: number;
+  verdict: Verdict;
+  policy: BackoffPolicy;
+  now: Date;
+  random: number;
+}): NextState {
+  const { attemptsMade, verdict, policy, now, random } = params;
+  switch (verdict.kind) {
+    case "success":
+      return { kind: "sent" };
+    case "permanent":
+      return { kind: "failed", error: verdict.error };
+    case "retryable": {
+      if (attemptsMade >= policy.maxAttempts) {
+        return { kind: "failed", error: `gave up after ${attemptsMade} attempts: ${verdict.error}` };
+      }
+      const retryAfterMs = verdict.retryAfter === null ? null : parseRetryAfterMs(verdict.retryAfter, now);
+      const at = nextAttemptAt({ policy, attemptsMade, now, random, retryAfterMs });
+      return { kind: "retry", at, error: verdict.error };
+    }
+  }
+}
+
+/** The attempt row's outcome for a next state; the names coincide by design. */
+export function outcomeOf(next: NextState): AttemptOutcome {
+  return next.kind;
+}
+
+// Decoding is non-fatal: a receiver's bad bytes must not lose the rest of the snippet.
+// The default BOM handling drops a leading U+FEFF, which is noise in a stored snippet.
+const lenientUtf8 = new TextDecoder("utf-8");
+
+/**
+ * The stored form of a response body: at most `maxBytes` bytes, decoded as UTF-8 with invalid
+ * bytes replaced by U+FFFD (a character cut at the end becomes a single U+FFFD) and NUL
+ * characters removed, because Postgres `text` cannot hold them.
+ */
+export function decodeResponseSnippet(bytes: Uint8Array, maxBytes: number): string {
+  const limit = Math.max(0, Math.floor(maxBytes));
+  const text = lenientUtf8.decode(bytes.length > limit ? bytes.subarray(0, limit) : bytes);
+  return text.replaceAll("\u0000", "");
+}

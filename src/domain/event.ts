@@ -1,0 +1,85 @@
+/** A "job finished" event as producers publish it (Kafka, outbox, `POST /v1/events`). */
+export interface WebhookEvent {
+  /** Lowercase UUID. */
+  readonly jobId: string;
+  /** e.g. `job.succeeded`; 1–200 characters of `[A-Za-z0-9._-]`. */
+  readonly event: string;
+  /** Opaque, at most 256 characters; null when absent. */
+  readonly traceId: string | null;
+}
+
+export type ParsedEvent = { readonly ok: true; readonly event: WebhookEvent } | { readonly ok: false; readonly reason: string };
+
+/** 64 KiB: a real event is about 150 bytes, so anything near this is not an event. */
+export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const EVENT_NAME = /^[A-Za-z0-9._-]{1,200}$/;
+const MAX_TRACE_ID_CHARS = 256;
+
+// fatal: a message with invalid UTF-8 is dead-lettered as such rather than parsed with U+FFFD in it.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8 = new TextEncoder();
+
+/**
+ * Parses and validates an event. `value` is the message bytes (Kafka), JSON text, or an
+ * already-decoded object (outbox, API). Failure reasons are a machine-readable prefix
+ * (`invalid_utf8`, `invalid_json`, `not_an_object`, `missing_field`, `invalid_field`,
+ * `too_large`) plus detail, and are stored in the dead-letter table as they are.
+ * The size limit applies to bytes and text; a decoded object was already bounded by its reader.
+ */
+export function parseWebhookEvent(value: unknown, options: { maxBytes?: number } = {}): ParsedEvent {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  let decoded: unknown = value;
+  if (value instanceof Uint8Array || typeof value === "string") {
+    const size = typeof value === "string" ? utf8.encode(value).length : value.length;
+    if (size > maxBytes) return fail(`too_large: ${size} bytes (max ${maxBytes})`);
+    const text = typeof value === "string" ? value : decodeUtf8(value);
+    if (text === null) return fail("invalid_utf8");
+    const parsed = parseJson(text);
+    if (!parsed.ok) return fail(`invalid_json: ${parsed.message}`);
+    decoded = parsed.value;
+  }
+  if (typeof decoded !== "object" || decoded === null || Array.isArray(decoded)) return fail("not_an_object");
+  return validateFields(decoded as Record<string, unknown>);
+}
+
+function validateFields(fields: Record<string, unknown>): ParsedEvent {
+  const jobId = fields["job_id"];
+  if (jobId === undefined || jobId === null) return fail("missing_field: job_id");
+  if (typeof jobId !== "string" || !UUID.test(jobId)) return fail("invalid_field: job_id must be a UUID");
+
+  const event = fields["event"];
+  if (event === undefined || event === null) return fail("missing_field: event");
+  if (typeof event !== "string" || !EVENT_NAME.test(event)) {
+    return fail("invalid_field: event must be a non-empty string of at most 200 characters of [A-Za-z0-9._-]");
+  }
+
+  const traceId = fields["trace_id"] ?? null;
+  if (traceId !== null && (typeof traceId !== "string" || traceId.length > MAX_TRACE_ID_CHARS)) {
+    return fail(`invalid_field: trace_id must be a string of at most ${MAX_TRACE_ID_CHARS} characters`);
+  }
+
+  return { ok: true, event: { jobId: jobId.toLowerCase(), event, traceId } };
+}
+
+function decodeUtf8(bytes: Uint8Array): string | null {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+// JSON.parse reports bad input only by throwing; this is the one place that turns it into a value.
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function fail(reason: string): ParsedEvent {
+  return { ok: false, reason };
+}

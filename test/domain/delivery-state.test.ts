@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import type { BackoffPolicy } from "../../src/domain/backoff.ts";
+import { decideNextState, decodeResponseSnippet, outcomeOf } from "../../src/domain/delivery-state.ts";
+import type { Verdict } from "../../src/domain/error-classifier.ts";
+
+const policy: BackoffPolicy = { maxAttempts: 10, baseDelayMs: 30_000, maxDelayMs: 86_400_000, jitter: 0 };
+const now = new Date("2025-03-01T12:00:00.000Z");
+const later = (ms: number) => new Date(now.getTime() + ms);
+const decide = (attemptsMade: number, verdict: Verdict, overrides: Partial<BackoffPolicy> = {}) =>
+  decideNextState({ attemptsMade, verdict, policy: { ...policy, ...overrides }, now, random: 0.5 });
+
+describe("decideNextState", () => {
+  it("marks the delivery sent on success", () => {
+    expect(decide(1, { kind: "success" })).toEqual({ kind: "sent" });
+  });
+
+  it("marks a success on the last attempt sent, not failed", () => {
+    expect(decide(10, { kind: "success" })).toEqual({ kind: "sent" });
+  });
+
+  it("fails at once on a permanent error, keeping its text", () => {
+    expect(decide(1, { kind: "permanent", error: "HTTP 410" })).toEqual({ kind: "failed", error: "HTTP 410" });
+  });
+
+  it("schedules a retry after the backoff delay for a retryable error", () => {
+    expect(decide(1, { kind: "retryable", error: "HTTP 500", retryAfter: null })).toEqual({
+      kind: "retry",
+      at: later(30_000),
+      error: "HTTP 500",
+    });
+    expect(decide(3, { kind: "retryable", error: "timeout: 30s", retryAfter: null })).toEqual({
+      kind: "retry",
+      at: later(120_000),
+      error: "timeout: 30s",
+    });
+  });
+
+  it("gives up after the last attempt with the documented error", () => {
+    expect(decide(10, { kind: "retryable", error: "HTTP 503", retryAfter: null })).toEqual({
+      kind: "failed",
+      error: "gave up after 10 attempts: HTTP 503",
+    });
+  });
+
+  it("retries on the attempt before the last", () => {
+    expect(decide(9, { kind: "retryable", error: "HTTP 503", retryAfter: null }).kind).toBe("retry");
+  });
+
+  it("gives up after the only attempt when maxAttempts is 1", () => {
+    expect(decide(1, { kind: "retryable", error: "HTTP 502", retryAfter: null }, { maxAttempts: 1 })).toEqual({
+      kind: "failed",
+      error: "gave up after 1 attempts: HTTP 502",
+    });
+  });
+
+  it("honours a 429's Retry-After in seconds when it is longer than the backoff", () => {
+    expect(decide(1, { kind: "retryable", error: "HTTP 429", retryAfter: "600" })).toEqual({
+      kind: "retry",
+      at: later(600_000),
+      error: "HTTP 429",
+    });
+  });
+
+  it("honours a Retry-After HTTP-date", () => {
+    const next = decide(1, { kind: "retryable", error: "HTTP 503", retryAfter: "Sat, 01 Mar 2025 13:00:00 GMT" });
+    expect(next).toEqual({ kind: "retry", at: later(3_600_000), error: "HTTP 503" });
+  });
+
+  it("caps a Retry-After at the max delay", () => {
+    const next = decide(1, { kind: "retryable", error: "HTTP 429", retryAfter: "999999" }, { maxDelayMs: 3_600_000 });
+    expect(next).toEqual({ kind: "retry", at: later(3_600_000), error: "HTTP 429" });
+  });
+
+  it("ignores an unparseable Retry-After and uses the backoff", () => {
+    expect(decide(2, { kind: "retryable", error: "HTTP 429", retryAfter: "whenever" })).toEqual({
+      kind: "retry",
+      at: later(60_000),
+      error: "HTTP 429",
+    });
+  });
+
+  it("does not retry past the last attempt even when Retry-After is given", () => {
+    expect(decide(10, { kind: "retryable", error: "HTTP 429", retryAfter: "1" }).kind).toBe("failed");
+  });
+});
+
+describe("outcomeOf", () => {
+  it("maps each next state onto the attempt outcome of the same name", () => {
+    expect(outcomeOf({ kind: "sent" })).toBe("sent");
+    expect(outcomeOf({ kind: "retry", at: now, error: "HTTP 500" })).toBe("retry");
+    expect(outcomeOf({ kind: "failed", error: "HTTP 404" })).toBe("failed");
+  });
+});
+
+describe("decodeResponseSnippet", () => {
+  const bytes = (...values: number[]) => new Uint8Array(values);
+  const utf8 = (text: string) => new TextEncoder().encode(text);
+
+  it("decodes UTF-8 text", () => {
+    expect(decodeResponseSnippet(utf8('{"ok":true} — fine ✓'), 1024)).toBe('{"ok":true} — fine ✓');
+  });
+
+  it("keeps only the first maxBytes bytes", () => {
+    expect(decodeResponseSnippet(utf8("abcdefghij"), 4)).toBe("abcd");
+    expect(decodeResponseSnippet(utf8("abc"), 0)).toBe("");
+  });
+
+  it("turns a multibyte character cut at the end into a single replacement character", () => {
+    // "✓" is E2 9C 93; keeping two of its bytes cuts it.
+    expect(decodeResponseSnippet(utf8("ab✓"), 4)).toBe("ab\uFFFD");
+  });
+
+  it("replaces invalid bytes instead of failing", () => {
+    expect(decodeResponseSnippet(bytes(0x61, 0xff, 0x62, 0xc3, 0x28), 100)).toBe("a\uFFFDb\uFFFD(");
+  });
+
+  it("removes NUL characters, which Postgres text cannot hold", () => {
+    expect(decodeResponseSnippet(bytes(0x61, 0x00, 0x62, 0x00), 100)).toBe("ab");
+  });
+
+  it("returns an empty string for an empty body", () => {
+    expect(decodeResponseSnippet(new Uint8Array(), 100)).toBe("");
+  });
+});
