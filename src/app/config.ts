@@ -1,0 +1,141 @@
+import type { BackoffPolicy } from "../domain/backoff.ts";
+import { parseDuration } from "../domain/duration.ts";
+import type { LogLevel } from "../ports/logger.ts";
+
+/** Everything the dispatcher reads from its environment, parsed once and frozen. */
+export interface Config {
+  /** Postgres URL, or null for the embedded PGlite database under `dataDir`. */
+  readonly databaseUrl: string | null;
+  readonly dataDir: string;
+  /** Kafka bootstrap brokers; empty means Kafka input is off. */
+  readonly kafkaBrokers: readonly string[];
+  readonly kafkaTopic: string;
+  readonly kafkaGroupId: string;
+  readonly backoff: BackoffPolicy;
+  /** Whole-request deadline, ms. */
+  readonly webhookTimeoutMs: number;
+  readonly httpPort: number;
+  readonly httpHost: string;
+  /** Bearer token for `/v1/*`; null disables the `/v1` API (every call answers 401). */
+  readonly adminToken: string | null;
+  readonly logLevel: LogLevel;
+  /** Most deliveries in flight at once in this process. */
+  readonly concurrency: number;
+  /** Longest the scheduler and the outbox poller sleep before looking for other processes' work, ms. */
+  readonly pollIntervalMs: number;
+  /** Most outbox rows turned into deliveries per transaction. */
+  readonly outboxBatchSize: number;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+interface Setting<T> {
+  readonly fallback: string | null;
+  readonly parse: (text: string) => T | undefined;
+  readonly expected: string;
+}
+
+const durationMs = (min: number) => (text: string) => {
+  const ms = parseDuration(text);
+  return ms === null || ms < min ? undefined : ms;
+};
+const integer = (min: number, max: number) => (text: string) =>
+  /^\d+$/.test(text) && Number(text) >= min && Number(text) <= max ? Number(text) : undefined;
+const fraction = (text: string) => {
+  const n = Number(text);
+  return text.trim() !== "" && Number.isFinite(n) && n >= 0 && n <= 1 ? n : undefined;
+};
+const text = (text: string) => (text.trim() === "" ? undefined : text.trim());
+const list = (text: string) => {
+  const items = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  return items.length > 0 && items.every((s) => /^[^\s:/]+:\d{1,5}$/.test(s)) ? items : undefined;
+};
+const postgresUrl = (text: string) => (/^postgres(ql)?:\/\//.test(text.trim()) ? text.trim() : undefined);
+const logLevel = (text: string) =>
+  ["debug", "info", "warn", "error"].includes(text) ? (text as LogLevel) : undefined;
+
+/** Every variable, its default and its parser: the one table of defaults (DESIGN.md, Configuration). */
+const settings = {
+  DATABASE_URL: { fallback: null, parse: postgresUrl, expected: "a postgres:// or postgresql:// URL" },
+  DATA_DIR: { fallback: "./.data", parse: text, expected: "a directory path" },
+  KAFKA_BROKERS: { fallback: null, parse: list, expected: "comma-separated host:port pairs" },
+  KAFKA_TOPIC_WEBHOOKS: { fallback: "greatstories.webhooks.v1", parse: text, expected: "a topic name" },
+  KAFKA_GROUP_ID: { fallback: "stories-dispatcher", parse: text, expected: "a consumer group id" },
+  WEBHOOK_MAX_RETRIES: { fallback: "10", parse: integer(1, 100), expected: "a whole number of attempts from 1 to 100" },
+  WEBHOOK_RETRY_BASE_DELAY: { fallback: "30s", parse: durationMs(1), expected: "a positive duration such as 250ms, 30s, 1m30s" },
+  WEBHOOK_RETRY_MAX_DELAY: { fallback: "24h", parse: durationMs(1), expected: "a positive duration such as 30s, 1h, 24h" },
+  WEBHOOK_RETRY_JITTER: { fallback: "0.1", parse: fraction, expected: "a fraction from 0 to 1" },
+  WEBHOOK_TIMEOUT: { fallback: "30s", parse: durationMs(1), expected: "a positive duration such as 10s, 30s" },
+  HTTP_PORT: { fallback: "8080", parse: integer(0, 65535), expected: "a TCP port from 0 to 65535" },
+  HTTP_HOST: { fallback: "0.0.0.0", parse: text, expected: "an address to listen on" },
+  ADMIN_TOKEN: { fallback: null, parse: (t: string) => (t.length >= 16 && !/\s/.test(t) ? t : undefined), expected: "at least 16 characters without spaces" },
+  LOG_LEVEL: { fallback: "info", parse: logLevel, expected: "one of debug, info, warn, error" },
+  DISPATCH_CONCURRENCY: { fallback: "64", parse: integer(1, 10_000), expected: "a whole number from 1 to 10000" },
+  POLL_INTERVAL: { fallback: "1s", parse: durationMs(10), expected: "a duration of at least 10ms such as 500ms, 1s" },
+  OUTBOX_BATCH_SIZE: { fallback: "500", parse: integer(1, 10_000), expected: "a whole number from 1 to 10000" },
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof settings;
+/** Parsed values once no error was found: `undefined` (a parse failure) is gone by then. */
+type Parsed = {
+  [K in keyof Settings]: Exclude<ReturnType<Settings[K]["parse"]>, undefined> | (Settings[K]["fallback"] extends null ? null : never);
+};
+
+/** The names of every variable the dispatcher reads, for documentation and tests. */
+export const configVariables = Object.keys(settings) as readonly (keyof Settings)[];
+
+export type ConfigResult = { readonly ok: true; readonly config: Config } | { readonly ok: false; readonly errors: readonly string[] };
+
+/**
+ * Parses the environment. Unset or empty variables take their default. Each bad value gives one
+ * line naming the variable, the value and what is expected — ADMIN_TOKEN's value is never echoed.
+ */
+export function parseConfig(env: Env): ConfigResult {
+  const errors: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(settings) as [string, Setting<unknown>][]) {
+    const given = env[name];
+    const raw = given === undefined || given === "" ? setting.fallback : given;
+    if (raw === null) {
+      values[name] = null;
+      continue;
+    }
+    const value = setting.parse(raw);
+    if (value === undefined) {
+      const shown = name === "ADMIN_TOKEN" || name === "DATABASE_URL" ? "(value hidden)" : JSON.stringify(raw);
+      errors.push(`${name}=${shown} is invalid: expected ${setting.expected}`);
+    }
+    values[name] = value;
+  }
+  const v = values as unknown as Parsed;
+  if (errors.length === 0 && v.WEBHOOK_RETRY_BASE_DELAY > v.WEBHOOK_RETRY_MAX_DELAY) {
+    errors.push(
+      `WEBHOOK_RETRY_BASE_DELAY=${JSON.stringify(env.WEBHOOK_RETRY_BASE_DELAY ?? settings.WEBHOOK_RETRY_BASE_DELAY.fallback)} is invalid: expected at most WEBHOOK_RETRY_MAX_DELAY (${env.WEBHOOK_RETRY_MAX_DELAY ?? settings.WEBHOOK_RETRY_MAX_DELAY.fallback})`,
+    );
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    config: Object.freeze({
+      databaseUrl: v.DATABASE_URL,
+      dataDir: v.DATA_DIR,
+      kafkaBrokers: Object.freeze(v.KAFKA_BROKERS ?? []),
+      kafkaTopic: v.KAFKA_TOPIC_WEBHOOKS,
+      kafkaGroupId: v.KAFKA_GROUP_ID,
+      backoff: Object.freeze({
+        maxAttempts: v.WEBHOOK_MAX_RETRIES,
+        baseDelayMs: v.WEBHOOK_RETRY_BASE_DELAY,
+        maxDelayMs: v.WEBHOOK_RETRY_MAX_DELAY,
+        jitter: v.WEBHOOK_RETRY_JITTER,
+      }),
+      webhookTimeoutMs: v.WEBHOOK_TIMEOUT,
+      httpPort: v.HTTP_PORT,
+      httpHost: v.HTTP_HOST,
+      adminToken: v.ADMIN_TOKEN,
+      logLevel: v.LOG_LEVEL,
+      concurrency: v.DISPATCH_CONCURRENCY,
+      pollIntervalMs: v.POLL_INTERVAL,
+      outboxBatchSize: v.OUTBOX_BATCH_SIZE,
+    }),
+  };
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/app/config.ts";
+import { runDispatcherToExit } from "../support/dispatcher-process.ts";
+
+describe("configuration", () => {
+  it("uses the DESIGN.md defaults when nothing is set", () => {
+    const result = parseConfig({});
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config).toMatchObject({
+      databaseUrl: null,
+      dataDir: "./.data",
+      kafkaBrokers: [],
+      kafkaTopic: "greatstories.webhooks.v1",
+      kafkaGroupId: "stories-dispatcher",
+      backoff: { maxAttempts: 10, baseDelayMs: 30_000, maxDelayMs: 86_400_000, jitter: 0.1 },
+      webhookTimeoutMs: 30_000,
+      httpPort: 8080,
+      adminToken: null,
+      logLevel: "info",
+    });
+    expect(Object.isFrozen(result.config)).toBe(true);
+  });
+
+  it("parses Go-style durations and comma-separated brokers", () => {
+    const result = parseConfig({
+      WEBHOOK_RETRY_BASE_DELAY: "1m30s",
+      WEBHOOK_RETRY_MAX_DELAY: "2h",
+      WEBHOOK_TIMEOUT: "250ms",
+      KAFKA_BROKERS: "a:9092, b:9093",
+    });
+    expect(result.ok && result.config.backoff.baseDelayMs).toBe(90_000);
+    expect(result.ok && result.config.backoff.maxDelayMs).toBe(7_200_000);
+    expect(result.ok && result.config.webhookTimeoutMs).toBe(250);
+    expect(result.ok && result.config.kafkaBrokers).toEqual(["a:9092", "b:9093"]);
+  });
+
+  const bad: [string, string, RegExp][] = [
+    ["DATABASE_URL", "mysql://x", /^DATABASE_URL=\(value hidden\) is invalid: expected a postgres:\/\/ or postgresql:\/\/ URL$/],
+    ["KAFKA_BROKERS", "localhost", /^KAFKA_BROKERS="localhost" is invalid: expected comma-separated host:port pairs$/],
+    ["WEBHOOK_MAX_RETRIES", "0", /^WEBHOOK_MAX_RETRIES="0" is invalid: expected a whole number of attempts from 1 to 100$/],
+    ["WEBHOOK_MAX_RETRIES", "ten", /^WEBHOOK_MAX_RETRIES="ten" is invalid/],
+    ["WEBHOOK_RETRY_BASE_DELAY", "30", /^WEBHOOK_RETRY_BASE_DELAY="30" is invalid: expected a positive duration/],
+    ["WEBHOOK_RETRY_MAX_DELAY", "-1h", /^WEBHOOK_RETRY_MAX_DELAY="-1h" is invalid: expected a positive duration/],
+    ["WEBHOOK_RETRY_JITTER", "1.5", /^WEBHOOK_RETRY_JITTER="1.5" is invalid: expected a fraction from 0 to 1$/],
+    ["WEBHOOK_TIMEOUT", "soon", /^WEBHOOK_TIMEOUT="soon" is invalid: expected a positive duration/],
+    ["HTTP_PORT", "70000", /^HTTP_PORT="70000" is invalid: expected a TCP port from 0 to 65535$/],
+    ["ADMIN_TOKEN", "short", /^ADMIN_TOKEN=\(value hidden\) is invalid: expected at least 16 characters without spaces$/],
+    ["LOG_LEVEL", "loud", /^LOG_LEVEL="loud" is invalid: expected one of debug, info, warn, error$/],
+    ["DISPATCH_CONCURRENCY", "0", /^DISPATCH_CONCURRENCY="0" is invalid/],
+    ["POLL_INTERVAL", "1ms", /^POLL_INTERVAL="1ms" is invalid/],
+    ["OUTBOX_BATCH_SIZE", "x", /^OUTBOX_BATCH_SIZE="x" is invalid/],
+  ];
+
+  it.each(bad)("rejects %s=%s with one line naming the variable, the value and what is expected", (name, value, line) => {
+    const result = parseConfig({ [name]: value });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]).toMatch(line);
+  });
+
+  it("rejects a base delay longer than the max delay", () => {
+    const result = parseConfig({ WEBHOOK_RETRY_BASE_DELAY: "2h", WEBHOOK_RETRY_MAX_DELAY: "1h" });
+    expect(!result.ok && result.errors).toEqual([
+      'WEBHOOK_RETRY_BASE_DELAY="2h" is invalid: expected at most WEBHOOK_RETRY_MAX_DELAY (1h)',
+    ]);
+  });
+
+  it("reports every bad value at once, one line each", () => {
+    const result = parseConfig({ WEBHOOK_TIMEOUT: "x", HTTP_PORT: "y", LOG_LEVEL: "z" });
+    expect(!result.ok && result.errors.length).toBe(3);
+  });
+
+  it("never echoes the admin token or a database URL (which may hold a password) in an error", () => {
+    const result = parseConfig({ ADMIN_TOKEN: "s3cr3t", DATABASE_URL: "mysql://u:hunter2@h/db" });
+    expect(!result.ok && result.errors.join("\n")).not.toMatch(/s3cr3t|hunter2/);
+  });
+
+  it("stops the process at start-up with exit code 2 and the one-line error on stderr for a bad value", async () => {
+    const { code, lines } = await runDispatcherToExit({ WEBHOOK_TIMEOUT: "soon", DATA_DIR: "/nonexistent/never-created" });
+    expect(code).toBe(2);
+    expect(lines.filter((line) => line.trim() !== "")).toEqual([
+      'stories-dispatcher: WEBHOOK_TIMEOUT="soon" is invalid: expected a positive duration such as 10s, 30s',
+    ]);
+  });
+});
