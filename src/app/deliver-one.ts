@@ -1,0 +1,128 @@
+import type { BackoffPolicy } from "../domain/backoff.ts";
+import type { DeliveryAttempt, NextState } from "../domain/delivery.ts";
+import { decideNextState, decodeResponseSnippet, outcomeOf } from "../domain/delivery-state.ts";
+import { classifySendResult, type Verdict } from "../domain/error-classifier.ts";
+import type { SendError, SendErrorKind, SendResult } from "../domain/send-result.ts";
+import { signWebhook, validateSecret, type HmacSha256 } from "../domain/signer.ts";
+import { checkWebhookUrl } from "../domain/webhook-url.ts";
+import type { Clock } from "../ports/clock.ts";
+import type { ClaimedDelivery, DeliveryStore } from "../ports/delivery-store.ts";
+import type { Logger } from "../ports/logger.ts";
+import type { WebhookSender } from "../ports/webhook-sender.ts";
+
+export interface DeliverOneDeps {
+  readonly deliveries: DeliveryStore;
+  readonly sender: WebhookSender;
+  readonly hmac: HmacSha256;
+  readonly clock: Clock;
+  /** Uniform in [0, 1); spreads retries (jitter). */
+  readonly random: () => number;
+  readonly backoff: BackoffPolicy;
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+}
+
+export interface DeliveryResult {
+  readonly next: NextState;
+  /** False when the lease was lost before completion: another worker owns the delivery now. */
+  readonly recorded: boolean;
+}
+
+/** Bytes of the response body kept on the attempt row. */
+const SNIPPET_BYTES = 4096;
+
+/**
+ * Makes one attempt at a claimed delivery: sign, send, classify, then record the attempt and the
+ * next state in one fenced write. Nothing is sent when the delivery cannot be sent safely (job
+ * gone, unusable secret, invalid URL); those fail at once.
+ */
+export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery): Promise<DeliveryResult> {
+  const startedAt = deps.clock.now();
+  const attemptNumber = delivery.attempts + 1;
+  const refusal = refusalOf(delivery);
+  const result: SendResult =
+    refusal ??
+    (await deps.sender.send({
+      url: delivery.url,
+      headers: await signWebhook({
+        hmac: deps.hmac,
+        webhookId: delivery.webhookId,
+        timestampSeconds: Math.floor(startedAt.getTime() / 1000),
+        body: delivery.payload,
+        secrets: delivery.secrets ?? [],
+      }),
+      body: delivery.payload,
+      timeoutMs: deps.timeoutMs,
+    }));
+  const verdict: Verdict = refusal ? { kind: "permanent", error: refusal.message } : classifySendResult(result);
+  const next = decideNextState({
+    attemptsMade: attemptNumber,
+    verdict,
+    policy: deps.backoff,
+    now: deps.clock.now(),
+    random: deps.random(),
+  });
+  const attempt = attemptRecord(delivery.id, attemptNumber, startedAt, result, next);
+  const recorded = await deps.deliveries.completeAttempt({
+    deliveryId: delivery.id,
+    leaseToken: delivery.leaseToken,
+    attempt,
+    next,
+  });
+  const fields = {
+    delivery_id: delivery.id,
+    webhook_id: delivery.webhookId,
+    job_id: delivery.jobId,
+    event: delivery.event,
+    trace_id: delivery.traceId,
+    attempt: attemptNumber,
+    status_code: attempt.statusCode,
+    error_kind: attempt.errorKind,
+    duration_ms: attempt.durationMs,
+    outcome: next.kind,
+    ...(next.kind === "retry" ? { next_attempt_at: next.at.toISOString() } : {}),
+    ...(next.kind !== "sent" ? { error: next.error } : {}),
+  };
+  if (!recorded) deps.logger.warn("attempt not recorded: the lease was lost to another worker", fields);
+  else if (next.kind === "failed") deps.logger.warn("delivery failed", fields);
+  else deps.logger.info(next.kind === "sent" ? "delivery sent" : "delivery will be retried", fields);
+  return { next, recorded };
+}
+
+/**
+ * Reasons not to send at all; each is permanent, since retrying would not change it. Expressed
+ * as a send error so the attempt row reads like any other.
+ */
+function refusalOf(delivery: ClaimedDelivery): SendError | null {
+  const refuse = (error: SendErrorKind, message: string): SendError => ({ kind: "error", error, message, durationMs: 0 });
+  if (delivery.secrets === null) return refuse("job_missing", "job_missing: the job no longer exists; nothing was sent");
+  for (const secret of delivery.secrets) {
+    const problem = validateSecret(secret.reveal());
+    if (problem !== null) return refuse("invalid_secret", `invalid_secret: ${problem}; nothing was sent`);
+  }
+  const url = checkWebhookUrl(delivery.url);
+  if (!url.ok) return refuse("invalid_url", url.reason);
+  return null;
+}
+
+function attemptRecord(
+  deliveryId: string,
+  attemptNumber: number,
+  startedAt: Date,
+  result: SendResult,
+  next: NextState,
+): DeliveryAttempt {
+  const response = result.kind === "response" ? result : null;
+  return {
+    deliveryId,
+    attemptNumber,
+    startedAt,
+    durationMs: Math.round(result.durationMs),
+    statusCode: response?.status ?? null,
+    errorKind: result.kind === "error" ? result.error : null,
+    errorMessage: result.kind === "error" ? result.message : next.kind === "sent" ? null : next.error,
+    responseBody: response ? decodeResponseSnippet(response.bodySnippet, SNIPPET_BYTES) : null,
+    location: response?.location ?? null,
+    outcome: outcomeOf(next),
+  };
+}

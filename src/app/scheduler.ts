@@ -1,0 +1,137 @@
+import type { Clock } from "../ports/clock.ts";
+import type { ClaimedDelivery, DeliveryStore } from "../ports/delivery-store.ts";
+import type { Logger } from "../ports/logger.ts";
+import { createWakeSignal } from "./wake-signal.ts";
+
+export interface SchedulerOptions {
+  readonly deliveries: DeliveryStore;
+  /** Makes one attempt and records it; must not throw for receiver failures. */
+  readonly deliver: (delivery: ClaimedDelivery) => Promise<unknown>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Most attempts in flight at once. */
+  readonly concurrency: number;
+  /** How long a claimed delivery stays leased to this process, ms. Longer than one attempt can take. */
+  readonly leaseMs: number;
+  /** Longest sleep before looking again for work created by other processes, ms. */
+  readonly pollIntervalMs: number;
+  /** How long shutdown waits for in-flight attempts before giving their leases back, ms. */
+  readonly drainTimeoutMs?: number;
+}
+
+export interface Scheduler {
+  /** Claims one batch of due deliveries (up to the free slots) and waits until each is attempted. Returns how many. */
+  runOnce(): Promise<number>;
+  /** Claims and delivers until `signal` aborts, then drains (see `drainTimeoutMs`) and resolves. */
+  run(signal: AbortSignal): Promise<void>;
+  /** New work was created in this process: stop sleeping and claim now. */
+  wake(): void;
+  /** Attempts in flight now. */
+  inFlight(): number;
+}
+
+/** After a database error, wait this long before claiming again (ms), doubling up to the poll interval. */
+const ERROR_BACKOFF_START_MS = 100;
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const { deliveries, clock, logger, concurrency, leaseMs, pollIntervalMs } = options;
+  const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+  const inFlight = new Map<string, { delivery: ClaimedDelivery; done: Promise<void> }>();
+  const wakeSignal = createWakeSignal();
+  const slotFreed = createWakeSignal();
+
+  function start(delivery: ClaimedDelivery): Promise<void> {
+    const done = options
+      .deliver(delivery)
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          // The lease runs out and the delivery is claimed again: nothing is lost.
+          logger.error("attempt could not be recorded; it will be retried when its lease expires", {
+            delivery_id: delivery.id,
+            error: errorText(error),
+          });
+        },
+      )
+      .finally(() => {
+        inFlight.delete(delivery.id);
+        slotFreed.wake();
+      });
+    inFlight.set(delivery.id, { delivery, done });
+    return done;
+  }
+
+  async function claim(limit: number): Promise<readonly ClaimedDelivery[]> {
+    return deliveries.claimDueDeliveries({ now: clock.now(), limit, leaseMs });
+  }
+
+  async function sleepUntilNextDue(signal: AbortSignal): Promise<void> {
+    const nextDue = await deliveries.nextDueAt();
+    const untilDue = nextDue === null ? pollIntervalMs : nextDue.getTime() - clock.now().getTime();
+    await wakeSignal.sleep(Math.min(Math.max(untilDue, 0), pollIntervalMs), signal);
+  }
+
+  async function drain(): Promise<void> {
+    const all = Promise.all([...inFlight.values()].map((entry) => entry.done));
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), drainTimeoutMs).unref?.()),
+    ]);
+    if (!timedOut) return;
+    const unfinished = [...inFlight.values()].map((entry) => entry.delivery);
+    logger.warn("shutdown: giving back the leases of unfinished attempts", { count: unfinished.length });
+    await Promise.allSettled(
+      unfinished.map((d) => deliveries.releaseLease({ deliveryId: d.id, leaseToken: d.leaseToken, now: clock.now() })),
+    );
+  }
+
+  return {
+    async runOnce() {
+      const claimed = await claim(Math.max(concurrency - inFlight.size, 0));
+      await Promise.all(claimed.map(start));
+      return claimed.length;
+    },
+
+    async run(signal) {
+      // Claim in batches of at least a quarter of the slots while busy: one claim per freed slot
+      // would cost a round trip per delivery.
+      const minBatch = Math.max(1, Math.floor(concurrency / 4));
+      let errorBackoffMs = ERROR_BACKOFF_START_MS;
+      while (!signal.aborted) {
+        const free = concurrency - inFlight.size;
+        if (inFlight.size > 0 && free < minBatch) {
+          await slotFreed.sleep(pollIntervalMs, signal);
+          continue;
+        }
+        try {
+          const claimed = await claim(free);
+          claimed.forEach(start);
+          errorBackoffMs = ERROR_BACKOFF_START_MS;
+          if (claimed.length === free) continue;
+          await sleepUntilNextDue(signal);
+        } catch (error) {
+          logger.error("could not claim due deliveries; retrying", { error: errorText(error), retry_in_ms: errorBackoffMs });
+          await wakeSignal.sleep(errorBackoffMs, signal);
+          errorBackoffMs = Math.min(errorBackoffMs * 2, pollIntervalMs);
+        }
+      }
+      await drain();
+    },
+
+    wake() {
+      wakeSignal.wake();
+    },
+
+    inFlight() {
+      return inFlight.size;
+    },
+  };
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}

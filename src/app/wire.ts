@@ -1,0 +1,84 @@
+import type { HmacSha256 } from "../domain/signer.ts";
+import type { Clock } from "../ports/clock.ts";
+import type { Database } from "../ports/database.ts";
+import type { EventSource } from "../ports/event-source.ts";
+import type { Logger } from "../ports/logger.ts";
+import type { WebhookSender } from "../ports/webhook-sender.ts";
+import type { Config } from "./config.ts";
+import { deliverOne } from "./deliver-one.ts";
+import { createOutboxPoller, type OutboxPoller } from "./outbox-poller.ts";
+import { createScheduler, type Scheduler } from "./scheduler.ts";
+
+export interface DispatcherDeps {
+  readonly config: Config;
+  readonly db: Database;
+  readonly sender: WebhookSender;
+  readonly hmac: HmacSha256;
+  readonly clock: Clock;
+  /** Uniform in [0, 1). */
+  readonly random: () => number;
+  /** A new UUID. */
+  readonly newId: () => string;
+  readonly logger: Logger;
+}
+
+export interface Dispatcher {
+  readonly scheduler: Scheduler;
+  readonly outboxPoller: OutboxPoller;
+  /** Every input: the outbox poller, plus Kafka when configured. */
+  readonly sources: readonly EventSource[];
+  /** Runs every source and the scheduler until `signal` aborts; resolves once in-flight work is drained. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * A lease must outlast one attempt (the whole-request deadline) plus the writes around it;
+ * a worker that dies holds its deliveries no longer than this.
+ */
+const LEASE_MARGIN_MS = 30_000;
+
+/** Composes the use cases from their dependencies. The one place where the app is wired by hand. */
+export function wireDispatcher(deps: DispatcherDeps, extraSources: readonly EventSource[] = []): Dispatcher {
+  const { config, db, logger, clock } = deps;
+  const scheduler = createScheduler({
+    deliveries: db.deliveries,
+    deliver: (delivery) =>
+      deliverOne(
+        {
+          deliveries: db.deliveries,
+          sender: deps.sender,
+          hmac: deps.hmac,
+          clock,
+          random: deps.random,
+          backoff: config.backoff,
+          timeoutMs: config.webhookTimeoutMs,
+          logger: logger.child({ component: "delivery" }),
+        },
+        delivery,
+      ),
+    clock,
+    logger: logger.child({ component: "scheduler" }),
+    concurrency: config.concurrency,
+    leaseMs: config.webhookTimeoutMs + LEASE_MARGIN_MS,
+    pollIntervalMs: config.pollIntervalMs,
+  });
+  const outboxPoller = createOutboxPoller({
+    transaction: db.transaction,
+    logger: logger.child({ component: "outbox" }),
+    newId: deps.newId,
+    now: () => clock.now(),
+    batchSize: config.outboxBatchSize,
+    pollIntervalMs: config.pollIntervalMs,
+    onDeliveriesCreated: () => scheduler.wake(),
+  });
+  const sources = [outboxPoller, ...extraSources];
+  return {
+    scheduler,
+    outboxPoller,
+    sources,
+    async run(signal) {
+      // Sources stop first so nothing new is claimed from them; the scheduler then drains.
+      await Promise.all([...sources.map((source) => source.run(signal)), scheduler.run(signal)]);
+    },
+  };
+}

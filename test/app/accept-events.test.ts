@@ -1,0 +1,86 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { createMemoryDatabase } from "../../src/adapters/memory/memory-database.ts";
+import { acceptEvents } from "../../src/app/accept-events.ts";
+import { createOutboxPoller } from "../../src/app/outbox-poller.ts";
+import { noopLogger } from "../../src/ports/logger.ts";
+import { systemClock } from "../../src/adapters/system-clock.ts";
+import { capturingLogger, finishedJob } from "../support/app-fixtures.ts";
+
+const deps = { newId: randomUUID, now: systemClock.now, logger: noopLogger };
+const api = { source: "api" } as const;
+
+describe("accept events", () => {
+  it("creates one delivery per (job_id, event), however often the pair arrives in a batch or across batches", async () => {
+    const db = createMemoryDatabase();
+    const job = finishedJob();
+    db.putJob(job);
+    const event = { value: { job_id: job.id, event: "job.succeeded" }, origin: api };
+    const first = await db.transaction((tx) => acceptEvents(deps, tx, [event, event]));
+    const second = await db.transaction((tx) => acceptEvents(deps, tx, [event]));
+    expect(first).toEqual({ created: 1, duplicates: 1, skipped: 0, deadLettered: 0 });
+    expect(second).toEqual({ created: 0, duplicates: 1, skipped: 0, deadLettered: 0 });
+    expect(await db.deliveries.listDeliveriesForJob(job.id)).toHaveLength(1);
+  });
+
+  it("skips a job without a webhook URL and logs it", async () => {
+    const db = createMemoryDatabase();
+    const job = finishedJob({ webhookUrl: null });
+    db.putJob(job);
+    const logger = capturingLogger();
+    const summary = await db.transaction((tx) => acceptEvents({ ...deps, logger }, tx, [{ value: { job_id: job.id, event: "job.succeeded" }, origin: api }]));
+    expect(summary).toMatchObject({ created: 0, skipped: 1 });
+    expect(logger.lines.some((l) => l.includes("no webhook URL") && l.includes(job.id))).toBe(true);
+  });
+
+  it("dead-letters malformed events and events of unknown jobs with their reasons and raw bytes, and still accepts the good ones", async () => {
+    const db = createMemoryDatabase();
+    const job = finishedJob();
+    db.putJob(job);
+    const unknown = randomUUID();
+    const raw = new Uint8Array([0xff, 0xfe, 0x00]);
+    const summary = await db.transaction((tx) =>
+      acceptEvents(deps, tx, [
+        { value: raw, origin: { source: "kafka", topic: "t", partition: 2, offset: "17", key: null } },
+        { value: { job_id: unknown, event: "job.succeeded" }, origin: api },
+        { value: { job_id: job.id, event: "job.succeeded" }, origin: api },
+      ]),
+    );
+    expect(summary).toEqual({ created: 1, duplicates: 0, skipped: 0, deadLettered: 2 });
+    const letters = await db.deadLetters.listDeadLetters({ limit: 10 });
+    const byReason = Object.fromEntries(letters.map((l) => [l.reason, l]));
+    expect(byReason.invalid_utf8).toMatchObject({ source: "kafka", topic: "t", partition: 2, offset: "17" });
+    expect([...byReason.invalid_utf8!.raw!]).toEqual([...raw]);
+    expect(byReason.unknown_job).toMatchObject({ source: "api", jobId: unknown, event: "job.succeeded" });
+  });
+
+  it("turns outbox rows into deliveries, marks them processed in the same transaction, and wakes the scheduler", async () => {
+    const db = createMemoryDatabase();
+    const job = finishedJob();
+    db.putJob(job);
+    await db.outbox.appendEvent({ jobId: job.id, event: "job.succeeded", traceId: "t", now: systemClock.now() });
+    let woken = 0;
+    const poller = createOutboxPoller({ ...deps, transaction: db.transaction, batchSize: 10, pollIntervalMs: 1_000, onDeliveriesCreated: () => woken++ });
+    expect(await poller.pollOnce()).toMatchObject({ processed: 1, created: 1 });
+    expect(await poller.pollOnce()).toMatchObject({ processed: 0, created: 0 });
+    expect(woken).toBe(1);
+    const [delivery] = await db.deliveries.listDeliveriesForJob(job.id);
+    expect(delivery).toMatchObject({ event: "job.succeeded", traceId: "t", status: "pending", attempts: 0 });
+  });
+
+  it("leaves outbox rows unprocessed when creating their deliveries fails, so nothing is lost", async () => {
+    const db = createMemoryDatabase();
+    const job = finishedJob();
+    db.putJob(job);
+    await db.outbox.appendEvent({ jobId: job.id, event: "job.succeeded", traceId: null, now: systemClock.now() });
+    const failing = {
+      ...deps,
+      transaction: <T,>(work: Parameters<typeof db.transaction>[0]) =>
+        db.transaction(async (tx) => work({ ...tx, deliveries: { ...tx.deliveries, createDeliveries: () => Promise.reject(new Error("disk full")) } }) as Promise<T>),
+    };
+    const poller = createOutboxPoller({ ...failing, batchSize: 10, pollIntervalMs: 1_000, onDeliveriesCreated: () => {} });
+    await expect(poller.pollOnce()).rejects.toThrow("disk full");
+    const healthy = createOutboxPoller({ ...deps, transaction: db.transaction, batchSize: 10, pollIntervalMs: 1_000, onDeliveriesCreated: () => {} });
+    expect(await healthy.pollOnce()).toMatchObject({ processed: 1, created: 1 });
+  });
+});

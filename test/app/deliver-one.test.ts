@@ -1,0 +1,129 @@
+import { randomUUID } from "node:crypto";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { createMemoryDatabase } from "../../src/adapters/memory/memory-database.ts";
+import { webCryptoHmacSha256 } from "../../src/adapters/web-crypto-hmac.ts";
+import { acceptEvents } from "../../src/app/accept-events.ts";
+import { deliverOne } from "../../src/app/deliver-one.ts";
+import type { Job } from "../../src/domain/job.ts";
+import { makeSecret } from "../../src/domain/secret.ts";
+import type { SendResult } from "../../src/domain/send-result.ts";
+import { capturingLogger, finishedJob, manualClock, response, scriptedSender, SECRET } from "../support/app-fixtures.ts";
+
+const backoff = { maxAttempts: 3, baseDelayMs: 30_000, maxDelayMs: 3_600_000, jitter: 0 };
+const LEASE_MS = 60_000;
+
+async function setup(job: Job, results: readonly SendResult[]) {
+  const db = createMemoryDatabase();
+  const clock = manualClock();
+  const logger = capturingLogger();
+  const sender = scriptedSender(results);
+  db.putJob(job);
+  await db.transaction((tx) =>
+    acceptEvents({ newId: randomUUID, now: clock.now, logger }, tx, [
+      { value: { job_id: job.id, event: "job.succeeded", trace_id: "t-1" }, origin: { source: "api" } },
+    ]),
+  );
+  const deps = { deliveries: db.deliveries, sender, hmac: webCryptoHmacSha256, clock, random: () => 0.5, backoff, timeoutMs: 5_000, logger };
+  const claim = async () => {
+    const [claimed] = await db.deliveries.claimDueDeliveries({ now: clock.now(), limit: 1, leaseMs: LEASE_MS });
+    return claimed!;
+  };
+  const stored = async () => (await db.deliveries.listDeliveriesForJob(job.id))[0]!;
+  return { db, clock, logger, sender, deps, claim, stored };
+}
+
+describe("deliver one", () => {
+  it("signs and sends the stored payload, and records a 2xx as sent after one attempt", async () => {
+    const job = finishedJob();
+    const { sender, deps, claim, stored, db } = await setup(job, [response(204)]);
+    const result = await deliverOne(deps, await claim());
+    expect(result).toEqual({ next: { kind: "sent" }, recorded: true });
+    const [request] = sender.requests;
+    const body = new TextDecoder().decode(request!.body);
+    expect(JSON.parse(body)).toMatchObject({ job_id: job.id, status: "succeeded" });
+    expect(() => new Webhook(SECRET).verify(body, request!.headers)).not.toThrow();
+    const delivery = await stored();
+    expect(delivery).toMatchObject({ status: "sent", attempts: 1, nextAttemptAt: null });
+    const found = await db.deliveries.getDelivery(delivery.id);
+    expect(found?.attempts.map((a) => [a.attemptNumber, a.statusCode, a.outcome])).toEqual([[1, 204, "sent"]]);
+  });
+
+  it("schedules the next attempt one base delay later after a 500, then gives up after the last attempt", async () => {
+    const { clock, deps, claim, stored } = await setup(finishedJob(), [response(500)]);
+    const first = await deliverOne(deps, await claim());
+    expect(first.next).toEqual({ kind: "retry", at: new Date(clock.now().getTime() + 30_000), error: "HTTP 500" });
+    clock.advance(30_000);
+    await deliverOne(deps, await claim());
+    clock.advance(60_000);
+    const last = await deliverOne(deps, await claim());
+    expect(last.next).toEqual({ kind: "failed", error: "gave up after 3 attempts: HTTP 500" });
+    expect(await stored()).toMatchObject({ status: "failed", attempts: 3, nextAttemptAt: null });
+  });
+
+  it("sends the same webhook-id and the same body bytes on every attempt", async () => {
+    const { clock, sender, deps, claim } = await setup(finishedJob(), [response(503), response(200)]);
+    await deliverOne(deps, await claim());
+    clock.advance(30_000);
+    await deliverOne(deps, await claim());
+    const [a, b] = sender.requests;
+    expect(a!.headers["webhook-id"]).toBe(b!.headers["webhook-id"]);
+    expect(Buffer.from(a!.body).equals(Buffer.from(b!.body))).toBe(true);
+    expect(a!.headers["webhook-timestamp"]).not.toBe(b!.headers["webhook-timestamp"]);
+  });
+
+  it("fails at once without sending when the job row no longer exists", async () => {
+    const job = finishedJob();
+    const { db, sender, deps, claim, stored } = await setup(job, [response(200)]);
+    db.deleteJob(job.id);
+    const result = await deliverOne(deps, await claim());
+    expect(result.next.kind).toBe("failed");
+    expect(sender.requests).toHaveLength(0);
+    const found = await db.deliveries.getDelivery((await stored()).id);
+    expect(found?.attempts[0]).toMatchObject({ errorKind: "job_missing", outcome: "failed" });
+  });
+
+  it("fails at once without sending when the secret contains whitespace, and never logs or records the secret", async () => {
+    const badSecret = "s3cr3t with-space";
+    const { db, sender, deps, claim, stored, logger } = await setup(finishedJob({ webhookSecret: makeSecret(badSecret) }), [response(200)]);
+    const result = await deliverOne(deps, await claim());
+    expect(result.next).toMatchObject({ kind: "failed", error: expect.stringContaining("invalid_secret") });
+    expect(sender.requests).toHaveLength(0);
+    const found = await db.deliveries.getDelivery((await stored()).id);
+    expect(JSON.stringify(found)).not.toContain("s3cr3t");
+    expect(logger.lines.join("\n")).not.toContain("s3cr3t");
+  });
+
+  it("fails at once without sending when the URL is not http or https", async () => {
+    const { sender, deps, claim } = await setup(finishedJob({ webhookUrl: "ftp://receiver.example/hook" }), [response(200)]);
+    const result = await deliverOne(deps, await claim());
+    expect(result.next).toMatchObject({ kind: "failed", error: expect.stringMatching(/^invalid_url/) });
+    expect(sender.requests).toHaveLength(0);
+  });
+
+  it("keeps the first 4 KiB of the response body on the attempt", async () => {
+    const big = new TextEncoder().encode("x".repeat(10_000));
+    const { db, deps, claim, stored } = await setup(finishedJob(), [response(500, { bodySnippet: big, bodyTruncated: true })]);
+    await deliverOne(deps, await claim());
+    const found = await db.deliveries.getDelivery((await stored()).id);
+    expect(found?.attempts[0]?.responseBody).toBe("x".repeat(4096));
+  });
+
+  it("changes nothing when a stale lease-holder completes after its lease expired and another worker claimed the delivery", async () => {
+    const { db, clock, deps, claim, stored } = await setup(finishedJob(), [response(200)]);
+    const stale = await claim();
+    clock.advance(LEASE_MS + 1);
+    const current = await claim();
+    expect(current.leaseToken).not.toBe(stale.leaseToken);
+
+    const staleResult = await deliverOne(deps, stale);
+    expect(staleResult.recorded).toBe(false);
+    const afterStale = await stored();
+    expect(afterStale).toMatchObject({ status: "pending", attempts: 0 });
+    expect((await db.deliveries.getDelivery(afterStale.id))?.attempts).toHaveLength(0);
+
+    const currentResult = await deliverOne(deps, current);
+    expect(currentResult.recorded).toBe(true);
+    expect(await stored()).toMatchObject({ status: "sent", attempts: 1 });
+  });
+});

@@ -1,0 +1,136 @@
+import { randomUUID } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { createMemoryDatabase, type MemoryDatabase } from "../../src/adapters/memory/memory-database.ts";
+import { acceptEvents } from "../../src/app/accept-events.ts";
+import { createScheduler, type SchedulerOptions } from "../../src/app/scheduler.ts";
+import { noopLogger } from "../../src/ports/logger.ts";
+import type { ClaimedDelivery } from "../../src/ports/delivery-store.ts";
+import { systemClock } from "../../src/adapters/system-clock.ts";
+import { capturingLogger, finishedJob } from "../support/app-fixtures.ts";
+import { waitFor } from "../support/wait-for.ts";
+
+async function withDeliveries(db: MemoryDatabase, count: number): Promise<void> {
+  const jobs = Array.from({ length: count }, () => finishedJob());
+  jobs.forEach((job) => db.putJob(job));
+  await db.transaction((tx) =>
+    acceptEvents(
+      { newId: randomUUID, now: systemClock.now, logger: noopLogger },
+      tx,
+      jobs.map((job) => ({ value: { job_id: job.id, event: "job.succeeded" }, origin: { source: "api" } as const })),
+    ),
+  );
+}
+
+/** A deliver function that completes each delivery as sent, optionally held until released. */
+function completingDeliver(db: MemoryDatabase, options: { hold?: boolean } = {}) {
+  const waiting: (() => void)[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const delivered: string[] = [];
+  const deliver = async (d: ClaimedDelivery) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    if (options.hold) await new Promise<void>((resolve) => waiting.push(resolve));
+    inFlight--;
+    const now = systemClock.now();
+    await db.deliveries.completeAttempt({
+      deliveryId: d.id,
+      leaseToken: d.leaseToken,
+      attempt: { deliveryId: d.id, attemptNumber: d.attempts + 1, startedAt: now, durationMs: 1, statusCode: 200, errorKind: null, errorMessage: null, responseBody: null, location: null, outcome: "sent" },
+      next: { kind: "sent" },
+    });
+    delivered.push(d.id);
+  };
+  return { deliver, delivered, releaseAll: () => waiting.splice(0).forEach((r) => r()), stats: () => ({ inFlight, maxInFlight, waiting: waiting.length }) };
+}
+
+const controllers: AbortController[] = [];
+afterEach(() => controllers.splice(0).forEach((c) => c.abort()));
+
+function options(db: MemoryDatabase, deliver: SchedulerOptions["deliver"], overrides: Partial<SchedulerOptions> = {}): SchedulerOptions {
+  return { deliveries: db.deliveries, deliver, clock: systemClock, logger: noopLogger, concurrency: 4, leaseMs: 60_000, pollIntervalMs: 60_000, ...overrides };
+}
+
+describe("scheduler", () => {
+  it("runOnce claims at most `concurrency` due deliveries and waits for each attempt", async () => {
+    const db = createMemoryDatabase();
+    await withDeliveries(db, 6);
+    const worker = completingDeliver(db);
+    const scheduler = createScheduler(options(db, worker.deliver));
+    expect(await scheduler.runOnce()).toBe(4);
+    expect(worker.delivered).toHaveLength(4);
+    expect(await scheduler.runOnce()).toBe(2);
+    expect(await scheduler.runOnce()).toBe(0);
+  });
+
+  it("never has more attempts in flight than its concurrency", async () => {
+    const db = createMemoryDatabase();
+    await withDeliveries(db, 10);
+    const worker = completingDeliver(db, { hold: true });
+    const scheduler = createScheduler(options(db, worker.deliver, { concurrency: 3 }));
+    const controller = new AbortController();
+    controllers.push(controller);
+    const running = scheduler.run(controller.signal);
+    for (let released = 0; worker.delivered.length < 10; ) {
+      await waitFor("attempts waiting", () => worker.stats().waiting > 0 || worker.delivered.length === 10);
+      expect(worker.stats().inFlight).toBeLessThanOrEqual(3);
+      released += worker.stats().waiting;
+      worker.releaseAll();
+      await waitFor("released attempts to complete", () => worker.delivered.length >= Math.min(released, 10));
+    }
+    expect(worker.stats().maxInFlight).toBeLessThanOrEqual(3);
+    controller.abort();
+    await running;
+  });
+
+  it("wakes at once when work is created in-process, despite a long poll interval", async () => {
+    const db = createMemoryDatabase();
+    const worker = completingDeliver(db);
+    const scheduler = createScheduler(options(db, worker.deliver, { pollIntervalMs: 60_000 }));
+    const controller = new AbortController();
+    controllers.push(controller);
+    const running = scheduler.run(controller.signal);
+    await waitFor("the scheduler to go to sleep", async () => (await db.deliveries.nextDueAt()) === null);
+    await withDeliveries(db, 1);
+    scheduler.wake();
+    await waitFor("the new delivery to be attempted", () => worker.delivered.length === 1, { timeoutMs: 2_000 });
+    controller.abort();
+    await running;
+  });
+
+  it("on shutdown stops claiming, waits for attempts in flight, and gives back the leases of those that do not finish in time", async () => {
+    const db = createMemoryDatabase();
+    await withDeliveries(db, 2);
+    const worker = completingDeliver(db, { hold: true });
+    const scheduler = createScheduler(options(db, worker.deliver, { drainTimeoutMs: 50 }));
+    const controller = new AbortController();
+    const running = scheduler.run(controller.signal);
+    await waitFor("two attempts in flight", () => worker.stats().waiting === 2);
+    controller.abort();
+    await running;
+    const due = await db.deliveries.claimDueDeliveries({ now: systemClock.now(), limit: 10, leaseMs: 1_000 });
+    expect(due).toHaveLength(2);
+    worker.releaseAll();
+  });
+
+  it("keeps running after the database fails a claim, and claims again", async () => {
+    const db = createMemoryDatabase();
+    await withDeliveries(db, 1);
+    const worker = completingDeliver(db);
+    const logger = capturingLogger();
+    let failures = 1;
+    const flaky = {
+      ...db.deliveries,
+      claimDueDeliveries: (params: Parameters<typeof db.deliveries.claimDueDeliveries>[0]) =>
+        failures-- > 0 ? Promise.reject(Object.assign(new Error("connection refused"), { code: "ECONNREFUSED" })) : db.deliveries.claimDueDeliveries(params),
+    };
+    const scheduler = createScheduler(options(db, worker.deliver, { deliveries: flaky, logger }));
+    const controller = new AbortController();
+    controllers.push(controller);
+    const running = scheduler.run(controller.signal);
+    await waitFor("the delivery to be attempted after the failed claim", () => worker.delivered.length === 1);
+    expect(logger.lines.some((line) => line.includes("could not claim due deliveries") && line.includes("ECONNREFUSED"))).toBe(true);
+    controller.abort();
+    await running;
+  });
+});

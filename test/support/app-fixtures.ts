@@ -1,0 +1,63 @@
+import { randomUUID } from "node:crypto";
+import type { Job } from "../../src/domain/job.ts";
+import { makeSecret } from "../../src/domain/secret.ts";
+import type { SendResult } from "../../src/domain/send-result.ts";
+import type { Clock } from "../../src/ports/clock.ts";
+import type { LogFields, Logger } from "../../src/ports/logger.ts";
+import type { WebhookRequest, WebhookSender } from "../../src/ports/webhook-sender.ts";
+
+export const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/** A clock that moves only when told. */
+export function manualClock(start = new Date()): Clock & { advance(ms: number): void } {
+  let now = start.getTime();
+  return { now: () => new Date(now), advance: (ms) => (now += ms) };
+}
+
+export function finishedJob(overrides: Partial<Job> = {}): Job {
+  return {
+    id: randomUUID(),
+    status: "succeeded",
+    finishedAt: new Date("2026-01-01T00:00:00Z"),
+    outputMarkup: "<story/>",
+    errorCode: null,
+    errorMessage: null,
+    webhookUrl: "https://receiver.example/hook",
+    webhookSecret: makeSecret(SECRET),
+    ...overrides,
+  };
+}
+
+/** A sender that answers from a script (one result per call, the last repeated) and records requests. */
+export function scriptedSender(results: readonly SendResult[]): WebhookSender & { requests: WebhookRequest[] } {
+  const requests: WebhookRequest[] = [];
+  return {
+    requests,
+    async send(request) {
+      requests.push(request);
+      return results[Math.min(requests.length - 1, results.length - 1)]!;
+    },
+    async close() {},
+  };
+}
+
+export const response = (status: number, extra: Partial<SendResult & { kind: "response" }> = {}): SendResult => ({
+  kind: "response",
+  status,
+  retryAfter: null,
+  location: null,
+  bodySnippet: new Uint8Array(),
+  bodyTruncated: false,
+  durationMs: 12,
+  ...extra,
+});
+
+/** A logger that keeps every line, for asserting on what was (and was not) logged. */
+export function capturingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const make = (base: LogFields): Logger => {
+    const log = (level: string) => (msg: string, fields?: LogFields) => lines.push(JSON.stringify({ level, msg, ...base, ...fields }));
+    return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error"), child: (f) => make({ ...base, ...f }) };
+  };
+  return Object.assign(make({}), { lines });
+}
