@@ -1,0 +1,109 @@
+import { Hono, type Context } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { parseWebhookEvent } from "../../domain/event.ts";
+import type { Clock } from "../../ports/clock.ts";
+import type { Database } from "../../ports/database.ts";
+import type { SourceReadiness } from "../../ports/event-source.ts";
+import type { Logger } from "../../ports/logger.ts";
+import { attemptJson, deliveryJson } from "./delivery-json.ts";
+
+export interface AdminApiOptions {
+  readonly db: Database;
+  /** Bearer token for `/v1/*`; null means the `/v1` API refuses every call. */
+  readonly adminToken: string | null;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Readiness of each event source, for `/readyz`. */
+  readonly sources: () => readonly (SourceReadiness & { readonly name: string })[];
+  /** Called after `POST /v1/events` appended to the outbox, so the poller looks at once. */
+  readonly onEventAppended: () => void;
+}
+
+/** Largest request body accepted by `/v1/*`, bytes. An event is well under 1 KiB. */
+const MAX_BODY_BYTES = 64 * 1024;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const problem = (c: Context, status: 400 | 401 | 404 | 413 | 500 | 503, error: string, message: string) =>
+  c.json({ error, message }, status);
+
+/** The operators' HTTP API (Hono, web standards only: the same app serves on Node and Deno). */
+export function createAdminApi(options: AdminApiOptions): Hono {
+  const { db, logger } = options;
+  const app = new Hono();
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+  app.get("/readyz", async (c) => {
+    const reasons: string[] = [];
+    try {
+      await db.ping();
+    } catch (error) {
+      reasons.push(`database: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    for (const source of options.sources()) {
+      if (!source.ready) reasons.push(source.reason ?? `${source.name}: not ready`);
+    }
+    return reasons.length === 0 ? c.json({ status: "ready" }) : c.json({ status: "not_ready", reasons }, 503);
+  });
+
+  const v1 = new Hono();
+  v1.use(
+    "*",
+    options.adminToken === null
+      ? async (c) => problem(c, 401, "unauthorized", "the /v1 API is disabled: ADMIN_TOKEN is not set")
+      : bearerAuth({
+          token: options.adminToken,
+          noAuthenticationHeader: { message: { error: "unauthorized", message: "missing Authorization: Bearer <ADMIN_TOKEN>" } },
+          invalidAuthenticationHeader: { message: { error: "bad_request", message: "malformed Authorization header" } },
+          invalidToken: { message: { error: "unauthorized", message: "invalid token" } },
+        }),
+  );
+  v1.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => problem(c, 413, "payload_too_large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`),
+    }),
+  );
+
+  v1.post("/events", async (c) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch (error) {
+      return problem(c, 400, "invalid_json", error instanceof Error ? error.message : "the body is not JSON");
+    }
+    const parsed = parseWebhookEvent(body);
+    if (!parsed.ok) return problem(c, 400, "invalid_event", parsed.reason);
+    const { jobId, event, traceId } = parsed.event;
+    const outboxId = await db.outbox.appendEvent({ jobId, event, traceId, now: options.clock.now() });
+    options.onEventAppended();
+    logger.info("event queued on the outbox", { outbox_id: outboxId, job_id: jobId, event, trace_id: traceId });
+    return c.json({ outbox_id: outboxId, job_id: jobId, event, trace_id: traceId }, 202);
+  });
+
+  v1.get("/deliveries/:id", async (c) => {
+    const id = c.req.param("id");
+    const found = UUID.test(id) ? await db.deliveries.getDelivery(id.toLowerCase()) : null;
+    if (found === null) return problem(c, 404, "not_found", `no delivery with id ${JSON.stringify(id)}`);
+    return c.json({ delivery: deliveryJson(found.delivery), attempts: found.attempts.map(attemptJson) });
+  });
+
+  v1.get("/jobs/:job_id/deliveries", async (c) => {
+    const jobId = c.req.param("job_id");
+    if (!UUID.test(jobId)) return problem(c, 400, "invalid_job_id", "job_id must be a UUID");
+    const deliveries = await db.deliveries.listDeliveriesForJob(jobId.toLowerCase());
+    return c.json({ job_id: jobId.toLowerCase(), deliveries: deliveries.map(deliveryJson) });
+  });
+
+  app.route("/v1", v1);
+  app.notFound((c) => problem(c as Context, 404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse();
+    logger.error("admin API request failed", { method: c.req.method, path: new URL(c.req.url).pathname, error: error.message });
+    return problem(c, 500, "internal_error", "the request could not be completed; see the dispatcher's log");
+  });
+  return app;
+}

@@ -1,0 +1,47 @@
+import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** The API's view of a delivery (snake_case, as in the database and DESIGN.md). */
+export function deliveryJson(delivery: Delivery) {
+  return {
+    id: delivery.id,
+    webhook_id: delivery.webhookId,
+    job_id: delivery.jobId,
+    event: delivery.event,
+    url: delivery.url,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    next_attempt_at: delivery.status === "pending" ? iso(delivery.nextAttemptAt) : null,
+    last_attempt_at: iso(delivery.lastAttemptAt),
+    last_error: delivery.lastError,
+    trace_id: delivery.traceId,
+    created_at: iso(delivery.createdAt),
+    payload: payloadJson(delivery.payload),
+  };
+}
+
+export function attemptJson(attempt: DeliveryAttempt) {
+  return {
+    attempt_number: attempt.attemptNumber,
+    started_at: iso(attempt.startedAt),
+    duration_ms: attempt.durationMs,
+    status_code: attempt.statusCode,
+    error_kind: attempt.errorKind,
+    error_message: attempt.errorMessage,
+    response_body: attempt.responseBody,
+    location: attempt.location,
+    outcome: attempt.outcome,
+  };
+}
+
+const iso = (date: Date | null) => (date === null ? null : date.toISOString());
+
+/** The exact bytes sent, shown as JSON when they are JSON (they always are when we built them). */
+function payloadJson(payload: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(payload));
+  } catch {
+    return { undecodable_bytes: payload.length };
+  }
+}
