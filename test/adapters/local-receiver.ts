@@ -1,0 +1,98 @@
+import http from "node:http";
+import https from "node:https";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+
+/** Local webhook receivers for the sender tests: real sockets on 127.0.0.1, ephemeral ports. */
+
+export interface ReceivedRequest {
+  readonly method: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+export type Respond = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export interface Receiver {
+  readonly url: string;
+  readonly requests: ReceivedRequest[];
+  /** TCP connections accepted so far. */
+  connections(): number;
+  /** Resolves with the next request once its body has fully arrived. */
+  nextRequest(): Promise<ReceivedRequest>;
+  close(): Promise<void>;
+}
+
+/** Self-signed for 127.0.0.1 (P-256, valid until 2126); trusted by nobody, on purpose. */
+const selfSignedKey = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgLHV02Xs7b6gN44aS
+8sJ3YVOjdrfcg9pK410rOseT6jKhRANCAATYcahPbbRnHSHd7mIt6dr9TEpEVChE
+R8h3GPGzicjQEzhBCOC0fgBgb1IWjlkJHv+E65xlE1RRkgmmbC9AhKBH
+-----END PRIVATE KEY-----`;
+const selfSignedCert = `-----BEGIN CERTIFICATE-----
+MIIBkTCCATagAwIBAgIUEmOIpU1YKmxfaczCxPNrXnWRpv0wCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyODE3MjY1OFoYDzIxMjYxMTA0
+MTcyNjU4WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAATYcahPbbRnHSHd7mIt6dr9TEpEVChER8h3GPGzicjQEzhBCOC0fgBg
+b1IWjlkJHv+E65xlE1RRkgmmbC9AhKBHo2QwYjAdBgNVHQ4EFgQUijxKu6gg1kc1
+PnlCBoW8ofAOqZEwHwYDVR0jBBgwFoAUijxKu6gg1kc1PnlCBoW8ofAOqZEwDwYD
+VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0kAMEYC
+IQC2Y605xyHar2f0IhxSnZTKZiYx6Z5i2UNJG0cSnXPiOQIhAPs0wFQtcOOdxI57
+1lcPZ7cBXS9djXYBVxzaQ3RtBUZq
+-----END CERTIFICATE-----`;
+
+export async function startReceiver(respond: Respond, options: { tls?: boolean } = {}): Promise<Receiver> {
+  const requests: ReceivedRequest[] = [];
+  const waiting: Array<(request: ReceivedRequest) => void> = [];
+  let connections = 0;
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const received = { method: req.method ?? "", headers: req.headers, body: Buffer.concat(chunks) };
+      requests.push(received);
+      waiting.shift()?.(received);
+      respond(req, res);
+    });
+  };
+  const server = options.tls
+    ? https.createServer({ key: selfSignedKey, cert: selfSignedCert }, onRequest)
+    : http.createServer(onRequest);
+  server.on("connection", () => connections++);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  const receiver: Receiver = {
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}/hook`,
+    requests,
+    connections: () => connections,
+    nextRequest: () => new Promise((resolve) => waiting.push(resolve)),
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  return receiver;
+}
+
+/** A port nothing listens on: bound once by us, then released. */
+export async function freePort(): Promise<number> {
+  const server = http.createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
