@@ -9,6 +9,7 @@ import type { Clock } from "../ports/clock.ts";
 import type { ClaimedDelivery, DeliveryStore } from "../ports/delivery-store.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { WebhookSender } from "../ports/webhook-sender.ts";
+import { errorText } from "./error-text.ts";
 
 export interface DeliverOneDeps {
   readonly deliveries: DeliveryStore;
@@ -63,12 +64,9 @@ export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery
     random: deps.random(),
   });
   const attempt = attemptRecord(delivery.id, attemptNumber, startedAt, result, next);
-  const recorded = await deps.deliveries.completeAttempt({
-    deliveryId: delivery.id,
-    leaseToken: delivery.leaseToken,
-    attempt,
-    next,
-  });
+  const recorded = await recordAttempt(deps, delivery, () =>
+    deps.deliveries.completeAttempt({ deliveryId: delivery.id, leaseToken: delivery.leaseToken, attempt, next }),
+  );
   const fields = {
     delivery_id: delivery.id,
     webhook_id: delivery.webhookId,
@@ -87,6 +85,28 @@ export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery
   else if (next.kind === "failed") deps.logger.warn("delivery failed", fields);
   else deps.logger.info(next.kind === "sent" ? "delivery sent" : "delivery will be retried", fields);
   return { next, recorded };
+}
+
+/** First wait before writing an attempt again after a database error, ms; doubles up to the cap. */
+const RECORD_RETRY_START_MS = 100;
+const RECORD_RETRY_MAX_MS = 5_000;
+
+/**
+ * Writes the attempt, retrying database errors while the lease lasts: the request has been sent,
+ * and giving up early would make the delivery due again at lease expiry and send it twice.
+ * Throws the last error once the lease has run out.
+ */
+async function recordAttempt(deps: DeliverOneDeps, delivery: ClaimedDelivery, write: () => Promise<boolean>): Promise<boolean> {
+  for (let waitMs = RECORD_RETRY_START_MS; ; waitMs = Math.min(waitMs * 2, RECORD_RETRY_MAX_MS)) {
+    try {
+      return await write();
+    } catch (error) {
+      const remainingMs = delivery.leaseExpiresAt.getTime() - deps.clock.now().getTime();
+      if (remainingMs <= waitMs) throw error;
+      deps.logger.warn("could not record the attempt; retrying", { delivery_id: delivery.id, error: errorText(error), retry_in_ms: waitMs });
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
 }
 
 /**

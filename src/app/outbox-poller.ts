@@ -2,7 +2,7 @@ import type { EventSource, SourceReadiness } from "../ports/event-source.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { RunInTransaction } from "../ports/transactor.ts";
 import { acceptEvents, type AcceptEventsDeps, type AcceptSummary } from "./accept-events.ts";
-import { errorText } from "./scheduler.ts";
+import { errorText } from "./error-text.ts";
 import { createWakeSignal } from "./wake-signal.ts";
 
 export interface OutboxPollerOptions extends AcceptEventsDeps {

@@ -1,6 +1,7 @@
 import type { Clock } from "../ports/clock.ts";
 import type { ClaimedDelivery, DeliveryStore } from "../ports/delivery-store.ts";
 import type { Logger } from "../ports/logger.ts";
+import { errorText } from "./error-text.ts";
 import { createWakeSignal } from "./wake-signal.ts";
 
 export interface SchedulerOptions {
@@ -126,12 +127,4 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return inFlight.size;
     },
   };
-}
-
-export function errorText(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === "string" ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
 }

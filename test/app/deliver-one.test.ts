@@ -127,3 +127,27 @@ describe("deliver one", () => {
     expect(await stored()).toMatchObject({ status: "sent", attempts: 1 });
   });
 });
+
+describe("deliver one, when the database fails", () => {
+  it("retries writing the attempt after a database error instead of sending again", async () => {
+    const { db, sender, deps, claim, stored } = await setup(finishedJob(), [response(200)]);
+    let failures = 2;
+    const flaky = {
+      ...db.deliveries,
+      completeAttempt: (params: Parameters<typeof db.deliveries.completeAttempt>[0]) =>
+        failures-- > 0 ? Promise.reject(new Error("connection terminated")) : db.deliveries.completeAttempt(params),
+    };
+    const result = await deliverOne({ ...deps, deliveries: flaky }, await claim());
+    expect(result.recorded).toBe(true);
+    expect(sender.requests).toHaveLength(1);
+    expect(await stored()).toMatchObject({ status: "sent", attempts: 1 });
+  });
+
+  it("gives up writing the attempt once the lease has run out, leaving the delivery to be claimed again", async () => {
+    const { db, clock, deps, claim } = await setup(finishedJob(), [response(200)]);
+    const claimed = await claim();
+    clock.advance(LEASE_MS);
+    const broken = { ...db.deliveries, completeAttempt: () => Promise.reject(new Error("connection terminated")) };
+    await expect(deliverOne({ ...deps, deliveries: broken }, claimed)).rejects.toThrow("connection terminated");
+  });
+});
