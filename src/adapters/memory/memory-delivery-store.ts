@@ -1,0 +1,158 @@
+import type { Delivery, DeliveryAttempt, NextState } from "../../domain/delivery.ts";
+import type { ClaimedDelivery, DeliveryStore, NewDelivery } from "../../ports/delivery-store.ts";
+import { canonicalUuid, copyBytes, isUuid, type MemoryState, sqlStateError, type StoredDelivery } from "./memory-state.ts";
+
+/**
+ * The delivery store over the fake's tables, with the Postgres adapter's semantics: the same
+ * uniqueness rules, the same lease fencing, the same move of `nextAttemptAt` to the lease expiry.
+ * Each method changes the tables in one synchronous step, so it is atomic like one statement.
+ */
+export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
+  return {
+    async createDeliveries(rows: readonly NewDelivery[]): Promise<readonly string[]> {
+      const { deliveries } = state.tables;
+      const taken = new Set([...deliveries.values()].map((d) => `${d.jobId} ${d.event}`));
+      const ids = new Set(deliveries.keys());
+      const webhookIds = new Set([...deliveries.values()].map((d) => d.webhookId));
+      const created: StoredDelivery[] = [];
+      // Checked in full before anything is stored: a failing statement stores nothing.
+      for (const row of rows) {
+        const id = canonicalUuid(row.id);
+        const jobId = canonicalUuid(row.jobId);
+        if (taken.has(`${jobId} ${row.event}`)) continue; // on conflict (job_id, event) do nothing
+        if (ids.has(id)) throw sqlStateError("23505", `duplicate key value violates unique constraint "webhook_deliveries_pkey"`);
+        if (webhookIds.has(row.webhookId)) {
+          throw sqlStateError("23505", `duplicate key value violates unique constraint "webhook_deliveries_webhook_id_key"`);
+        }
+        taken.add(`${jobId} ${row.event}`);
+        ids.add(id);
+        webhookIds.add(row.webhookId);
+        created.push({
+          id,
+          webhookId: row.webhookId,
+          jobId,
+          event: row.event,
+          url: row.url,
+          status: "pending",
+          attempts: 0,
+          payload: copyBytes(row.payload),
+          nextAttemptAt: row.now,
+          lastAttemptAt: null,
+          lastError: null,
+          traceId: row.traceId,
+          createdAt: row.now,
+          leaseToken: null,
+          lockedUntil: null,
+        });
+      }
+      for (const delivery of created) deliveries.set(delivery.id, delivery);
+      return created.map((d) => d.id);
+    },
+
+    async claimDueDeliveries({ now, limit, leaseMs }): Promise<readonly ClaimedDelivery[]> {
+      const { deliveries } = state.tables;
+      const leaseExpiresAt = new Date(now.getTime() + leaseMs);
+      const due = [...deliveries.values()]
+        .filter((d) => d.status === "pending" && d.nextAttemptAt !== null && d.nextAttemptAt <= now)
+        .sort((a, b) => time(a.nextAttemptAt) - time(b.nextAttemptAt) || compare(a.id, b.id))
+        .slice(0, Math.max(0, limit));
+      return due.map((d) => {
+        const claimed: StoredDelivery = {
+          ...d,
+          leaseToken: state.newUuid(),
+          lockedUntil: leaseExpiresAt,
+          nextAttemptAt: leaseExpiresAt,
+        };
+        deliveries.set(d.id, claimed);
+        const job = state.jobs.get(d.jobId);
+        return {
+          ...publicDelivery(claimed),
+          leaseToken: claimed.leaseToken as string,
+          leaseExpiresAt,
+          secrets: job === undefined ? null : job.webhookSecret === null ? [] : [job.webhookSecret],
+        };
+      });
+    },
+
+    async completeAttempt({ deliveryId, leaseToken, attempt, next }): Promise<boolean> {
+      const { deliveries, attempts } = state.tables;
+      const current = deliveries.get(deliveryId.toLowerCase());
+      if (current === undefined || current.leaseToken === null || current.leaseToken !== leaseToken.toLowerCase()) return false;
+      const recorded = attempts.get(current.id) ?? [];
+      if (recorded.some((a) => a.attemptNumber === attempt.attemptNumber)) {
+        throw sqlStateError("23505", `duplicate key value violates unique constraint "webhook_delivery_attempts_pkey"`);
+      }
+      deliveries.set(current.id, {
+        ...current,
+        ...columnsAfter(next),
+        attempts: attempt.attemptNumber,
+        lastAttemptAt: attempt.startedAt,
+        leaseToken: null,
+        lockedUntil: null,
+      });
+      const row: DeliveryAttempt = { ...attempt, deliveryId: current.id, durationMs: Math.round(attempt.durationMs) };
+      attempts.set(current.id, [...recorded, row].sort((a, b) => a.attemptNumber - b.attemptNumber));
+      return true;
+    },
+
+    async releaseLease({ deliveryId, leaseToken, now }): Promise<boolean> {
+      const { deliveries } = state.tables;
+      const current = deliveries.get(deliveryId.toLowerCase());
+      if (current === undefined || current.status !== "pending") return false;
+      if (current.leaseToken === null || current.leaseToken !== leaseToken.toLowerCase()) return false;
+      deliveries.set(current.id, { ...current, nextAttemptAt: now, leaseToken: null, lockedUntil: null });
+      return true;
+    },
+
+    async nextDueAt(): Promise<Date | null> {
+      let earliest: Date | null = null;
+      for (const d of state.tables.deliveries.values()) {
+        if (d.status !== "pending" || d.nextAttemptAt === null) continue;
+        if (earliest === null || d.nextAttemptAt < earliest) earliest = d.nextAttemptAt;
+      }
+      return earliest === null ? null : new Date(earliest);
+    },
+
+    async getDelivery(id) {
+      if (!isUuid(id)) return null;
+      const delivery = state.tables.deliveries.get(id.toLowerCase());
+      if (delivery === undefined) return null;
+      const attempts = (state.tables.attempts.get(delivery.id) ?? []).map((a) => ({ ...a }));
+      return { delivery: publicDelivery(delivery), attempts };
+    },
+
+    async listDeliveriesForJob(jobId) {
+      if (!isUuid(jobId)) return [];
+      const wanted = jobId.toLowerCase();
+      return [...state.tables.deliveries.values()]
+        .filter((d) => d.jobId === wanted)
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || compare(a.id, b.id))
+        .map(publicDelivery);
+    },
+  };
+}
+
+function columnsAfter(next: NextState): Pick<Delivery, "status" | "nextAttemptAt" | "lastError"> {
+  switch (next.kind) {
+    case "sent":
+      return { status: "sent", nextAttemptAt: null, lastError: null };
+    case "retry":
+      return { status: "pending", nextAttemptAt: next.at, lastError: next.error };
+    case "failed":
+      return { status: "failed", nextAttemptAt: null, lastError: next.error };
+  }
+}
+
+/** A copy without the lease columns, so callers can neither see nor change the stored row. */
+function publicDelivery(d: StoredDelivery): Delivery {
+  const { leaseToken: _token, lockedUntil: _until, ...delivery } = d;
+  return { ...delivery, payload: copyBytes(d.payload) };
+}
+
+function time(date: Date | null): number {
+  return date === null ? Number.POSITIVE_INFINITY : date.getTime();
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,97 @@
+import type { Job } from "../../domain/job.ts";
+import type { DeadLetter, DeadLetterStore, StoredDeadLetter } from "../../ports/dead-letters.ts";
+import type { JobReader } from "../../ports/job-reader.ts";
+import type { Outbox, OutboxEntry } from "../../ports/outbox.ts";
+import type { Repositories } from "../../ports/transactor.ts";
+import { makeMemoryDeliveryStore } from "./memory-delivery-store.ts";
+import { canonicalUuid, copyBytes, isUuid, type MemoryState, sqlStateError } from "./memory-state.ts";
+
+/** Every repository over the fake's state. Callers serialise access (see memory-database.ts). */
+export function makeMemoryRepositories(state: MemoryState): Repositories {
+  return {
+    jobs: makeMemoryJobReader(state),
+    deliveries: makeMemoryDeliveryStore(state),
+    deadLetters: makeMemoryDeadLetterStore(state),
+    outbox: makeMemoryOutbox(state),
+  };
+}
+
+function makeMemoryJobReader(state: MemoryState): JobReader {
+  return {
+    async findJobs(ids: readonly string[]): Promise<ReadonlyMap<string, Job>> {
+      const found = new Map<string, Job>();
+      for (const id of ids) {
+        if (!isUuid(id)) continue;
+        const job = state.jobs.get(id.toLowerCase());
+        if (job !== undefined) found.set(id, job);
+      }
+      return found;
+    },
+  };
+}
+
+function makeMemoryOutbox(state: MemoryState): Outbox {
+  return {
+    async appendEvent({ jobId, event, traceId, now }): Promise<string> {
+      const tables = state.tables;
+      const id = String(tables.lastOutboxId + 1);
+      tables.outbox.push({ id, jobId: canonicalUuid(jobId), event, traceId, createdAt: now, processedAt: null });
+      tables.lastOutboxId += 1;
+      return id;
+    },
+
+    async claimPendingEvents({ limit }): Promise<readonly OutboxEntry[]> {
+      // Transactions run one at a time here, so no other transaction can hold these rows: the
+      // FOR UPDATE SKIP LOCKED of the real adapter has nothing to skip.
+      return state.tables.outbox
+        .filter((row) => row.processedAt === null)
+        .sort((a, b) => Number(a.id) - Number(b.id))
+        .slice(0, Math.max(0, limit))
+        .map(({ id, jobId, event, traceId }) => ({ id, jobId, event, traceId }));
+    },
+
+    async markProcessed({ ids, now }): Promise<void> {
+      for (const id of ids) {
+        if (!/^\d+$/.test(id)) throw sqlStateError("22P02", `invalid input syntax for type bigint: "${id}"`);
+      }
+      const wanted = new Set(ids.map((id) => String(Number(id))));
+      state.tables.outbox = state.tables.outbox.map((row) => (wanted.has(row.id) ? { ...row, processedAt: now } : row));
+    },
+  };
+}
+
+function makeMemoryDeadLetterStore(state: MemoryState): DeadLetterStore {
+  return {
+    async recordDeadLetters(rows: readonly DeadLetter[]): Promise<void> {
+      const tables = state.tables;
+      for (const row of rows) {
+        tables.lastDeadLetterId += 1;
+        tables.deadLetters.push(copyDeadLetter({ ...row, id: String(tables.lastDeadLetterId) }));
+      }
+    },
+
+    async listDeadLetters({ limit }): Promise<readonly StoredDeadLetter[]> {
+      return [...state.tables.deadLetters]
+        .sort((a, b) => Number(b.id) - Number(a.id))
+        .slice(0, Math.max(0, limit))
+        .map(copyDeadLetter);
+    },
+  };
+}
+
+function copyDeadLetter(row: StoredDeadLetter): StoredDeadLetter {
+  return {
+    id: row.id,
+    source: row.source,
+    reason: row.reason,
+    jobId: row.jobId,
+    event: row.event,
+    traceId: row.traceId,
+    raw: copyBytes(row.raw),
+    topic: row.topic,
+    partition: row.partition,
+    offset: row.offset,
+    key: copyBytes(row.key),
+    now: row.now,
+  };
+}

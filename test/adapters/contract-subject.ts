@@ -1,0 +1,87 @@
+import { randomUUID } from "node:crypto";
+import type { DeliveryAttempt } from "../../src/domain/delivery.ts";
+import type { Database } from "../../src/ports/database.ts";
+import type { NewDelivery } from "../../src/ports/delivery-store.ts";
+
+/** A row of the platform's jobs table, as a test writes it. */
+export interface JobSeed {
+  readonly id: string;
+  readonly status?: string;
+  readonly finishedAt?: Date | null;
+  readonly outputMarkup?: string | null;
+  readonly webhookUrl?: string | null;
+  readonly webhookSecret?: string | null;
+}
+
+/** One implementation of the Database port under test, with the platform's side of it. */
+export interface ContractSubject {
+  readonly db: Database;
+  /** Writes a row of the jobs table, as the platform would. */
+  insertJob(job: JobSeed): Promise<void>;
+  deleteJob(id: string): Promise<void>;
+  /** Empties every table, between tests. */
+  reset(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export interface ContractOptions {
+  /**
+   * Whether two transactions can be open at once. Real Postgres: yes. PGlite (one connection)
+   * and the memory fake run transactions one at a time, so a test that holds one transaction
+   * open while another runs would wait forever there.
+   */
+  readonly concurrentTransactions: boolean;
+}
+
+/** Gives the suites the subject of the describe block they run in. */
+export interface ContractContext {
+  readonly subject: ContractSubject;
+  readonly db: Database;
+  readonly options: ContractOptions;
+}
+
+export const T0 = new Date("2030-01-01T00:00:00.000Z");
+
+export function at(msAfterT0: number): Date {
+  return new Date(T0.getTime() + msAfterT0);
+}
+
+export function newDelivery(overrides: Partial<NewDelivery> = {}): NewDelivery {
+  const id = randomUUID();
+  return {
+    id,
+    webhookId: `msg_${id.replaceAll("-", "")}`,
+    jobId: randomUUID(),
+    event: "job.succeeded",
+    url: "https://receiver.example/hooks",
+    payload: new TextEncoder().encode(`{"job_id":"${id}"}`),
+    traceId: `trace-${id.slice(0, 8)}`,
+    now: T0,
+    ...overrides,
+  };
+}
+
+export function attemptRecord(deliveryId: string, overrides: Partial<DeliveryAttempt> = {}): DeliveryAttempt {
+  return {
+    deliveryId,
+    attemptNumber: 1,
+    startedAt: T0,
+    durationMs: 42,
+    statusCode: 200,
+    errorKind: null,
+    errorMessage: null,
+    responseBody: "ok",
+    location: null,
+    outcome: "sent",
+    ...overrides,
+  };
+}
+
+/** Resolves with `promise`, or rejects saying what did not happen within `ms`. */
+export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

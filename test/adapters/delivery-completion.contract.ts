@@ -1,0 +1,138 @@
+import { describe, expect, it } from "vitest";
+import type { NextState } from "../../src/domain/delivery.ts";
+import type { ClaimedDelivery } from "../../src/ports/delivery-store.ts";
+import { at, attemptRecord, type ContractContext, newDelivery, T0 } from "./contract-subject.ts";
+
+const LEASE_MS = 30_000;
+
+export function describeCompletionContract(context: ContractContext): void {
+  async function claimOne(now = T0): Promise<ClaimedDelivery> {
+    const row = newDelivery({ now });
+    await context.db.deliveries.createDeliveries([row]);
+    const [claimed] = await context.db.deliveries.claimDueDeliveries({ now, limit: 1, leaseMs: LEASE_MS });
+    if (claimed === undefined) throw new Error("nothing was claimed");
+    return claimed;
+  }
+
+  function complete(claimed: ClaimedDelivery, next: NextState, attempt = attemptRecord(claimed.id)) {
+    return context.db.deliveries.completeAttempt({ deliveryId: claimed.id, leaseToken: claimed.leaseToken, attempt, next });
+  }
+
+  describe("completing attempts and releasing leases", () => {
+    it("completing with the current token records the attempt, marks the delivery sent and returns true", async () => {
+      const claimed = await claimOne();
+      const attempt = attemptRecord(claimed.id, { startedAt: at(5), durationMs: 120, statusCode: 204, responseBody: "" });
+      expect(await complete(claimed, { kind: "sent" }, attempt)).toBe(true);
+      const stored = await context.db.deliveries.getDelivery(claimed.id);
+      expect(stored?.delivery).toMatchObject({
+        status: "sent",
+        attempts: 1,
+        nextAttemptAt: null,
+        lastAttemptAt: at(5),
+        lastError: null,
+      });
+      expect(stored?.attempts).toEqual([attempt]);
+      expect(await context.db.deliveries.nextDueAt()).toBeNull();
+      expect(await context.db.deliveries.claimDueDeliveries({ now: at(10 * LEASE_MS), limit: 5, leaseMs: LEASE_MS })).toEqual([]);
+    });
+
+    it("a retry completion keeps the delivery pending until the retry time, with the error", async () => {
+      const claimed = await claimOne();
+      const attempt = attemptRecord(claimed.id, {
+        statusCode: null,
+        errorKind: "connection_refused",
+        errorMessage: "connect ECONNREFUSED 127.0.0.1:9",
+        responseBody: null,
+        outcome: "retry",
+      });
+      expect(await complete(claimed, { kind: "retry", at: at(90_000), error: "connection refused" }, attempt)).toBe(true);
+      const stored = await context.db.deliveries.getDelivery(claimed.id);
+      expect(stored?.delivery).toMatchObject({ status: "pending", attempts: 1, nextAttemptAt: at(90_000), lastError: "connection refused" });
+      expect(stored?.attempts).toEqual([attempt]);
+      expect(await context.db.deliveries.nextDueAt()).toEqual(at(90_000));
+      expect(await context.db.deliveries.claimDueDeliveries({ now: at(89_999), limit: 5, leaseMs: LEASE_MS })).toEqual([]);
+      const [again] = await context.db.deliveries.claimDueDeliveries({ now: at(90_000), limit: 5, leaseMs: LEASE_MS });
+      expect(again?.id).toBe(claimed.id);
+      expect(again?.attempts).toBe(1);
+    });
+
+    it("a failed completion makes the delivery final, with its error", async () => {
+      const claimed = await claimOne();
+      const attempt = attemptRecord(claimed.id, { statusCode: 302, location: "https://elsewhere.example/", outcome: "failed" });
+      expect(await complete(claimed, { kind: "failed", error: "HTTP 410" }, attempt)).toBe(true);
+      const stored = await context.db.deliveries.getDelivery(claimed.id);
+      expect(stored?.delivery).toMatchObject({ status: "failed", attempts: 1, nextAttemptAt: null, lastError: "HTTP 410" });
+      expect(stored?.attempts).toEqual([attempt]);
+      expect(await context.db.deliveries.nextDueAt()).toBeNull();
+    });
+
+    it("completing with a stale token after the delivery was claimed again changes nothing and returns false", async () => {
+      const first = await claimOne();
+      const [second] = await context.db.deliveries.claimDueDeliveries({ now: at(LEASE_MS), limit: 1, leaseMs: LEASE_MS });
+      expect(second?.id).toBe(first.id);
+      const before = await context.db.deliveries.getDelivery(first.id);
+      expect(await complete(first, { kind: "sent" })).toBe(false);
+      expect(await context.db.deliveries.getDelivery(first.id)).toEqual(before);
+      if (second === undefined) throw new Error("not claimed again");
+      expect(await complete(second, { kind: "sent" })).toBe(true);
+    });
+
+    it("a lease token completes at most once", async () => {
+      const claimed = await claimOne();
+      const retry = { kind: "retry", at: T0, error: "HTTP 500" } as const;
+      expect(await complete(claimed, retry, attemptRecord(claimed.id, { outcome: "retry" }))).toBe(true);
+      expect(await complete(claimed, { kind: "sent" }, attemptRecord(claimed.id, { attemptNumber: 2 }))).toBe(false);
+      const stored = await context.db.deliveries.getDelivery(claimed.id);
+      expect(stored?.attempts).toHaveLength(1);
+      expect(stored?.delivery.status).toBe("pending");
+    });
+
+    it("completing with a malformed token or id returns false", async () => {
+      const claimed = await claimOne();
+      const attempt = attemptRecord(claimed.id);
+      expect(await context.db.deliveries.completeAttempt({ deliveryId: claimed.id, leaseToken: "nope", attempt, next: { kind: "sent" } })).toBe(false);
+      expect(await context.db.deliveries.completeAttempt({ deliveryId: "nope", leaseToken: claimed.leaseToken, attempt, next: { kind: "sent" } })).toBe(false);
+      expect((await context.db.deliveries.getDelivery(claimed.id))?.attempts).toEqual([]);
+    });
+
+    it("getting a delivery returns its attempts ordered by number", async () => {
+      let claimed = await claimOne();
+      for (const n of [1, 2, 3]) {
+        const outcome = n === 3 ? "sent" : "retry";
+        const next: NextState = n === 3 ? { kind: "sent" } : { kind: "retry", at: at(n * 1_000), error: `HTTP 50${n}` };
+        const attempt = attemptRecord(claimed.id, { attemptNumber: n, startedAt: at(n * 1_000 - 1_000), statusCode: 500 + n, outcome });
+        expect(await complete(claimed, next, attempt)).toBe(true);
+        if (n < 3) {
+          const [again] = await context.db.deliveries.claimDueDeliveries({ now: at(n * 1_000), limit: 1, leaseMs: LEASE_MS });
+          if (again === undefined) throw new Error(`retry ${n} was not due`);
+          claimed = again;
+        }
+      }
+      const stored = await context.db.deliveries.getDelivery(claimed.id);
+      expect(stored?.attempts.map((a) => [a.attemptNumber, a.statusCode, a.outcome])).toEqual([
+        [1, 501, "retry"],
+        [2, 502, "retry"],
+        [3, 503, "sent"],
+      ]);
+      expect(stored?.delivery).toMatchObject({ status: "sent", attempts: 3, lastAttemptAt: at(2_000) });
+    });
+
+    it("releasing a lease makes the delivery due at once and ends the old token", async () => {
+      const claimed = await claimOne();
+      expect(await context.db.deliveries.releaseLease({ deliveryId: claimed.id, leaseToken: claimed.leaseToken, now: at(1) })).toBe(true);
+      expect(await context.db.deliveries.nextDueAt()).toEqual(at(1));
+      const [again] = await context.db.deliveries.claimDueDeliveries({ now: at(1), limit: 1, leaseMs: LEASE_MS });
+      expect(again?.id).toBe(claimed.id);
+      expect(again?.leaseToken).not.toBe(claimed.leaseToken);
+      expect(again?.attempts).toBe(0);
+      expect(await complete(claimed, { kind: "sent" })).toBe(false);
+    });
+
+    it("releasing with a stale token changes nothing and returns false", async () => {
+      const first = await claimOne();
+      const [second] = await context.db.deliveries.claimDueDeliveries({ now: at(LEASE_MS), limit: 1, leaseMs: LEASE_MS });
+      expect(await context.db.deliveries.releaseLease({ deliveryId: first.id, leaseToken: first.leaseToken, now: at(LEASE_MS) })).toBe(false);
+      expect(await context.db.deliveries.nextDueAt()).toEqual(second?.leaseExpiresAt);
+    });
+  });
+}

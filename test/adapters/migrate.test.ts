@@ -1,0 +1,85 @@
+import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import postgres from "postgres";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
+import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+
+const INITIAL = fileURLToPath(new URL("../../migrations/001_initial.sql", import.meta.url));
+
+describe("applyMigrations on Postgres", () => {
+  let database: TestDatabase;
+  let migrationsDir: string;
+  const clients: postgres.Sql[] = [];
+  const connect = () => {
+    const sql = postgres(database.url, { max: 2, onnotice: () => {} });
+    clients.push(sql);
+    return sql;
+  };
+
+  beforeEach(async () => {
+    database = await createTestDatabase();
+    migrationsDir = await mkdtemp(join(tmpdir(), "dispatcher-migrations-"));
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((sql) => sql.end({ timeout: 1 })));
+    await database.drop();
+    await rm(migrationsDir, { recursive: true, force: true });
+  });
+
+  it("the repository's migrations apply once; applying them again applies nothing", async () => {
+    const sql = connect();
+    expect(await applyMigrations(sql)).toEqual([1]);
+    expect(await applyMigrations(sql)).toEqual([]);
+    const tables = await sql<{ name: string }[]>`
+      select table_name as name from information_schema.tables where table_schema = 'public' order by 1`;
+    expect(tables.map((t) => t.name)).toEqual([
+      "jobs",
+      "schema_migrations",
+      "webhook_dead_letters",
+      "webhook_deliveries",
+      "webhook_delivery_attempts",
+      "webhook_outbox",
+    ]);
+  });
+
+  it("two processes migrating a fresh database at once apply each file exactly once", async () => {
+    await copyFile(INITIAL, join(migrationsDir, "001_initial.sql"));
+    // Holds the lock long enough that the other process surely waits on it.
+    await writeFile(join(migrationsDir, "002_slow.sql"), "create table probe (id int); select pg_sleep(0.3);");
+    const results = await Promise.all([
+      applyMigrations(connect(), { directory: migrationsDir }),
+      applyMigrations(connect(), { directory: migrationsDir }),
+    ]);
+    expect(results.map((versions) => versions.join(",")).sort()).toEqual(["", "1,2"]);
+    const recorded = await connect()<{ version: number }[]>`select version from schema_migrations order by version`;
+    expect(recorded.map((r) => r.version)).toEqual([1, 2]);
+  });
+
+  it("files apply in version order, and a file added later is applied on the next run", async () => {
+    await writeFile(join(migrationsDir, "010_second.sql"), "alter table first add column b int;");
+    await writeFile(join(migrationsDir, "002_first.sql"), "create table first (a int);");
+    await writeFile(join(migrationsDir, "notes.txt"), "not a migration");
+    const sql = connect();
+    expect(await applyMigrations(sql, { directory: migrationsDir })).toEqual([2, 10]);
+    await writeFile(join(migrationsDir, "011_third.sql"), "insert into first values (1, 2); insert into first values (3, 4);");
+    expect(await applyMigrations(sql, { directory: new URL(`file://${migrationsDir}/`) })).toEqual([11]);
+    expect(await sql`select * from first order by a`).toEqual([{ a: 1, b: 2 }, { a: 3, b: 4 }]);
+  });
+
+  it("a failing migration leaves nothing applied and surfaces the SQLSTATE", async () => {
+    await writeFile(join(migrationsDir, "001_ok.sql"), "create table ok (a int);");
+    await writeFile(join(migrationsDir, "002_broken.sql"), "create table broken (a int); select 1/0;");
+    const sql = connect();
+    await expect(applyMigrations(sql, { directory: migrationsDir })).rejects.toMatchObject({ code: "22012" });
+    expect(await sql`select to_regclass('ok') as t`).toEqual([{ t: null }]);
+  });
+
+  it("two files with the same version are refused", async () => {
+    await writeFile(join(migrationsDir, "001_a.sql"), "select 1;");
+    await writeFile(join(migrationsDir, "001_b.sql"), "select 1;");
+    await expect(applyMigrations(connect(), { directory: migrationsDir })).rejects.toThrow(/two migrations share version 1/);
+  });
+});

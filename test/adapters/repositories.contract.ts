@@ -1,0 +1,191 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import type { DeadLetter } from "../../src/ports/dead-letters.ts";
+import { at, type ContractContext, newDelivery, T0, within } from "./contract-subject.ts";
+
+export function describeRepositoriesContract(context: ContractContext): void {
+  const append = (event = "job.succeeded", jobId: string = randomUUID()) =>
+    context.db.outbox.appendEvent({ jobId, event, traceId: null, now: T0 });
+
+  describe("the outbox", () => {
+    it("appending events returns increasing ids, as strings", async () => {
+      const first = await append();
+      const second = await append();
+      expect(first).toMatch(/^\d+$/);
+      expect(BigInt(second) > BigInt(first)).toBe(true);
+    });
+
+    it("claiming pending events gives unprocessed rows oldest first, up to the limit", async () => {
+      const jobId = randomUUID();
+      const ids = [await append("a", jobId), await append("b"), await append("c")];
+      await context.db.outbox.appendEvent({ jobId, event: "d", traceId: "trace-d", now: T0 });
+      const claimed = await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 2 }));
+      expect(claimed).toEqual([
+        { id: ids[0], jobId, event: "a", traceId: null },
+        { id: ids[1], jobId: expect.any(String), event: "b", traceId: null },
+      ]);
+    });
+
+    it("processed events are not claimed again", async () => {
+      const [first, second] = [await append(), await append()];
+      await context.db.transaction(async (tx) => {
+        await tx.outbox.markProcessed({ ids: [first], now: at(1) });
+      });
+      const claimed = await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 10 }));
+      expect(claimed.map((e) => e.id)).toEqual([second]);
+      await context.db.outbox.markProcessed({ ids: [], now: at(2) });
+    });
+
+    it("transactions that claim and mark events at the same time process each event once", async () => {
+      const ids = await Promise.all(Array.from({ length: 12 }, () => append()));
+      const drain = () =>
+        context.db.transaction(async (tx) => {
+          const claimed = await tx.outbox.claimPendingEvents({ limit: 4 });
+          await tx.outbox.markProcessed({ ids: claimed.map((e) => e.id), now: T0 });
+          return claimed.map((e) => e.id);
+        });
+      const batches = await Promise.all([drain(), drain(), drain(), drain()]);
+      const rest = await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 100 }));
+      const processed = [...batches.flat(), ...rest.map((e) => e.id)];
+      expect(new Set(processed).size).toBe(processed.length);
+      expect(processed.sort()).toEqual([...ids].sort());
+    });
+
+    it.runIf(context.options.concurrentTransactions)(
+      "a transaction skips the events another open transaction holds, without waiting",
+      async () => {
+        const ids = [await append(), await append(), await append(), await append()];
+        let held: readonly string[] = [];
+        let releaseFirst = (): void => {};
+        const firstMayEnd = new Promise<void>((resolve) => (releaseFirst = resolve));
+        let signalClaimed = (): void => {};
+        const firstClaimed = new Promise<void>((resolve) => (signalClaimed = resolve));
+        const first = context.db.transaction(async (tx) => {
+          held = (await tx.outbox.claimPendingEvents({ limit: 2 })).map((e) => e.id);
+          signalClaimed();
+          await firstMayEnd;
+        });
+        await firstClaimed;
+        const second = await within(
+          5_000,
+          "a claim beside an open transaction",
+          context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 10 })),
+        );
+        releaseFirst();
+        await first;
+        expect(held).toEqual(ids.slice(0, 2));
+        expect(second.map((e) => e.id)).toEqual(ids.slice(2));
+      },
+    );
+  });
+
+  describe("transactions", () => {
+    it("a transaction that resolves commits its work and returns its value", async () => {
+      const row = newDelivery();
+      const value = await context.db.transaction(async (tx) => {
+        await tx.deliveries.createDeliveries([row]);
+        return "done";
+      });
+      expect(value).toBe("done");
+      expect(await context.db.deliveries.getDelivery(row.id)).not.toBeNull();
+    });
+
+    it("a transaction that throws rolls back everything it did and rethrows", async () => {
+      const kept = newDelivery();
+      await context.db.deliveries.createDeliveries([kept]);
+      const [claimed] = await context.db.deliveries.claimDueDeliveries({ now: T0, limit: 1, leaseMs: 1_000 });
+      if (claimed === undefined) throw new Error("nothing was claimed");
+      const dropped = newDelivery();
+      const failure = new Error("work failed");
+      await expect(
+        context.db.transaction(async (tx) => {
+          await tx.deliveries.createDeliveries([dropped]);
+          await tx.outbox.appendEvent({ jobId: dropped.jobId, event: "job.succeeded", traceId: null, now: T0 });
+          await tx.deadLetters.recordDeadLetters([deadLetter({ reason: "unknown_job" })]);
+          const attempt = { deliveryId: claimed.id, attemptNumber: 1, startedAt: T0, durationMs: 1, statusCode: 200, errorKind: null, errorMessage: null, responseBody: null, location: null, outcome: "sent" } as const;
+          expect(await tx.deliveries.completeAttempt({ deliveryId: claimed.id, leaseToken: claimed.leaseToken, attempt, next: { kind: "sent" } })).toBe(true);
+          throw failure;
+        }),
+      ).rejects.toBe(failure);
+      expect(await context.db.deliveries.getDelivery(dropped.id)).toBeNull();
+      expect(await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 10 }))).toEqual([]);
+      expect(await context.db.deadLetters.listDeadLetters({ limit: 10 })).toEqual([]);
+      const stillLeased = await context.db.deliveries.getDelivery(kept.id);
+      expect(stillLeased?.delivery.status).toBe("pending");
+      expect(stillLeased?.attempts).toEqual([]);
+    });
+  });
+
+  describe("dead letters", () => {
+    it("dead letters round-trip with every field, newest first", async () => {
+      const fromKafka = deadLetter({
+        source: "kafka",
+        reason: "invalid_json: Unexpected token",
+        raw: new Uint8Array([0x00, 0xff, 0x7b, 0xc3]),
+        topic: "greatstories.webhooks.v1",
+        partition: 3,
+        offset: "9007199254740993",
+        key: new Uint8Array([0x00, 0x01]),
+        now: at(1),
+      });
+      const fromOutbox = deadLetter({ source: "outbox", reason: "unknown_job", jobId: randomUUID(), event: "job.failed", traceId: "t-1", now: at(2) });
+      await context.db.deadLetters.recordDeadLetters([fromKafka, fromOutbox]);
+      const listed = await context.db.deadLetters.listDeadLetters({ limit: 10 });
+      expect(listed.map(({ id: _id, ...rest }) => rest)).toEqual([fromOutbox, fromKafka]);
+      expect(Number(listed[0]?.id)).toBeGreaterThan(Number(listed[1]?.id));
+      expect(await context.db.deadLetters.listDeadLetters({ limit: 1 })).toHaveLength(1);
+    });
+
+    it("recording no dead letters does nothing", async () => {
+      await context.db.deadLetters.recordDeadLetters([]);
+      expect(await context.db.deadLetters.listDeadLetters({ limit: 10 })).toEqual([]);
+    });
+  });
+
+  describe("jobs", () => {
+    it("finding jobs returns each found job by id, with its secret hidden", async () => {
+      const withSecret = randomUUID();
+      const without = randomUUID();
+      await context.subject.insertJob({ id: withSecret, status: "succeeded", finishedAt: at(1), outputMarkup: "<p>hi</p>", webhookUrl: "https://r.example/", webhookSecret: "s3cr3t" });
+      await context.subject.insertJob({ id: without, status: "failed", webhookUrl: null, webhookSecret: null });
+      const jobs = await context.db.jobs.findJobs([withSecret, without]);
+      expect(jobs.size).toBe(2);
+      const found = jobs.get(withSecret);
+      expect(found).toMatchObject({ id: withSecret, status: "succeeded", finishedAt: at(1), outputMarkup: "<p>hi</p>", webhookUrl: "https://r.example/" });
+      expect(found?.webhookSecret?.reveal()).toBe("s3cr3t");
+      expect(JSON.stringify(found)).not.toContain("s3cr3t");
+      expect(jobs.get(without)).toMatchObject({ status: "failed", webhookUrl: null, webhookSecret: null, errorCode: null });
+    });
+
+    it("unknown and malformed job ids are absent from the result", async () => {
+      const known = randomUUID();
+      await context.subject.insertJob({ id: known });
+      const jobs = await context.db.jobs.findJobs([known, randomUUID(), "not-a-uuid", "", "'; drop table jobs; --"]);
+      expect([...jobs.keys()]).toEqual([known]);
+      expect((await context.db.jobs.findJobs([])).size).toBe(0);
+    });
+  });
+
+  describe("health", () => {
+    it("ping resolves while the database is open", async () => {
+      await expect(context.db.ping()).resolves.toBeUndefined();
+    });
+  });
+}
+
+function deadLetter(overrides: Partial<DeadLetter>): DeadLetter {
+  return {
+    source: "api",
+    reason: "unknown_job",
+    jobId: null,
+    event: null,
+    traceId: null,
+    raw: null,
+    topic: null,
+    partition: null,
+    offset: null,
+    key: null,
+    now: T0,
+    ...overrides,
+  };
+}

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "./wait-for.ts";
+
+export const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+export interface DispatcherProcess {
+  readonly child: ChildProcess;
+  /** Every line the process wrote to stdout and stderr so far. */
+  readonly lines: string[];
+  /** The admin API's port, from the start-up log line. */
+  readonly port: number;
+  /** Resolves with the exit code (or the signal's name). */
+  readonly exited: Promise<number | string>;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** Runs `src/main.ts` in its own process (Node via tsx, or Deno) and waits for its start-up line. */
+export async function startDispatcherProcess(options: {
+  env: Record<string, string>;
+  runtime?: "node" | "deno";
+  timeoutMs?: number;
+}): Promise<DispatcherProcess> {
+  const child = spawnDispatcher(options.env, options.runtime ?? "node");
+  const lines = collectLines(child);
+  const exited = exitOf(child);
+  let exitedEarly: number | string | null = null;
+  void exited.then((code) => (exitedEarly = code));
+  const started = await waitFor(
+    "the dispatcher's start-up line",
+    () => {
+      if (exitedEarly !== null) throw new Error(`dispatcher exited with ${exitedEarly}:\n${lines.join("\n")}`);
+      return lines.map(parseJson).find((line) => line?.msg === "stories-dispatcher started");
+    },
+    { timeoutMs: options.timeoutMs ?? 60_000 },
+  ).catch((error: Error) => {
+    signalGroup(child, "SIGKILL");
+    throw new Error(`${error.message}\n${lines.join("\n")}`);
+  });
+  return {
+    child,
+    lines,
+    port: started.http_port as number,
+    exited,
+    stop: (signal = "SIGTERM") => {
+      signalGroup(child, signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs `src/main.ts` to completion (for start-up failures) and returns its exit code and output. */
+export async function runDispatcherToExit(env: Record<string, string>): Promise<{ code: number | string; lines: string[] }> {
+  const child = spawnDispatcher(env, "node");
+  const lines = collectLines(child);
+  const code = await exitOf(child);
+  return { code, lines };
+}
+
+function spawnDispatcher(env: Record<string, string>, runtime: "node" | "deno"): ChildProcess {
+  const command =
+    runtime === "node"
+      ? [process.execPath, "--import", "tsx", "src/main.ts"]
+      : [`${projectRoot}node_modules/.bin/deno`, "task", "start"];
+  const [executable, ...args] = command as [string, ...string[]];
+  const base: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "TMPDIR", "LANG"]) if (process.env[name]) base[name] = process.env[name] as string;
+  return spawn(executable, args, { cwd: projectRoot, env: { ...base, HTTP_HOST: "127.0.0.1", HTTP_PORT: "0", ...env }, stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so a signal reaches `deno task`'s child as well.
+    detached: true,
+  });
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
+function collectLines(child: ChildProcess): string[] {
+  const lines: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = "";
+    stream?.setEncoding("utf8");
+    stream?.on("data", (chunk: string) => {
+      const parts = (partial + chunk).split("\n");
+      partial = parts.pop() ?? "";
+      lines.push(...parts);
+    });
+    stream?.on("end", () => partial && lines.push(partial));
+  }
+  return lines;
+}
+
+function exitOf(child: ChildProcess): Promise<number | string> {
+  return new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
+}
+
+export function parseJson(line: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
