@@ -1,0 +1,69 @@
+/**
+ * The dispatcher's entry point; the same file runs on Node (`npm start`) and Deno (`deno task start`).
+ * Everything is composed here by hand: config → database → sender → dispatcher → admin API.
+ */
+import { createAdminApi } from "./adapters/api/admin-api.ts";
+import { createJsonLogger } from "./adapters/json-logger.ts";
+import { openDatabase } from "./adapters/open-database.ts";
+import type { Runtime } from "./adapters/runtime/runtime.ts";
+import { systemClock } from "./adapters/system-clock.ts";
+import { webCryptoHmacSha256 } from "./adapters/web-crypto-hmac.ts";
+import { parseConfig } from "./app/config.ts";
+import { wireDispatcher } from "./app/wire.ts";
+
+const runtime: Runtime =
+  "Deno" in globalThis
+    ? (await import("./adapters/runtime/deno.ts")).denoRuntime
+    : (await import("./adapters/runtime/node.ts")).nodeRuntime;
+
+const parsed = parseConfig(runtime.env());
+if (!parsed.ok) {
+  for (const line of parsed.errors) console.error(`stories-dispatcher: ${line}`);
+  runtime.exit(2);
+}
+const { config } = parsed;
+const logger = createJsonLogger({ level: config.logLevel });
+const shutdown = new AbortController();
+runtime.onShutdownSignal((signal) => {
+  if (shutdown.signal.aborted) return;
+  logger.info("shutting down: no new claims; finishing attempts in flight", { signal });
+  shutdown.abort();
+});
+
+const database = await openDatabase({ config, logger, signal: shutdown.signal });
+if (database === null) runtime.exit(0);
+const sender = runtime.createSender();
+const dispatcher = wireDispatcher({
+  config,
+  db: database.db,
+  sender,
+  hmac: webCryptoHmacSha256,
+  clock: systemClock,
+  random: Math.random,
+  newId: () => crypto.randomUUID(),
+  logger,
+});
+const api = createAdminApi({
+  db: database.db,
+  adminToken: config.adminToken,
+  clock: systemClock,
+  logger: logger.child({ component: "api" }),
+  sources: () => dispatcher.sources.map((source) => ({ name: source.name, ...source.readiness() })),
+  onEventAppended: () => dispatcher.outboxPoller.wake(),
+});
+const server = await runtime.serve({ fetch: api.fetch, port: config.httpPort, hostname: config.httpHost });
+if (config.adminToken === null) logger.warn("ADMIN_TOKEN is not set: the /v1 admin API answers 401 to every call");
+logger.info("stories-dispatcher started", {
+  runtime: runtime.name,
+  database: database.description,
+  http_port: server.port,
+  inputs: dispatcher.sources.map((source) => source.name),
+  max_attempts: config.backoff.maxAttempts,
+});
+
+await dispatcher.run(shutdown.signal);
+await server.close();
+await sender.close();
+await database.close();
+logger.info("stopped");
+runtime.exit(0);

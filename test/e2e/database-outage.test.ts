@@ -1,0 +1,98 @@
+import { randomUUID } from "node:crypto";
+import postgres from "postgres";
+import { afterEach, describe, expect, it } from "vitest";
+import { startSampleReceiver } from "../../scripts/sample-receiver.ts";
+import { createAdminApi } from "../../src/adapters/api/admin-api.ts";
+import { createUndiciSender } from "../../src/adapters/http/undici-sender.ts";
+import { createJsonLogger } from "../../src/adapters/json-logger.ts";
+import { connectPostgres } from "../../src/adapters/postgres/connect.ts";
+import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
+import { systemClock } from "../../src/adapters/system-clock.ts";
+import { webCryptoHmacSha256 } from "../../src/adapters/web-crypto-hmac.ts";
+import { parseConfig } from "../../src/app/config.ts";
+import { wireDispatcher } from "../../src/app/wire.ts";
+import { TEST_SECRET } from "../support/harness.ts";
+import { createTestDatabase } from "../support/postgres.ts";
+import { startTcpProxy } from "../support/tcp-proxy.ts";
+import { waitFor } from "../support/wait-for.ts";
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe("database outage", () => {
+  it("keeps running while the database is unreachable, reports not ready, and delivers everything once it returns", async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const direct = postgres(database.url, { max: 2, onnotice: () => {} });
+    cleanups.push(() => direct.end());
+    const target = new URL(database.url);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    cleanups.push(() => proxy.close());
+    const viaProxy = new URL(database.url);
+    viaProxy.port = String(proxy.port);
+
+    const db = connectPostgres({ url: viaProxy.toString(), connectTimeoutSeconds: 2, pingTimeoutMs: 500 });
+    cleanups.push(() => db.close());
+    await applyMigrations(db.sql);
+    const receiver = await startSampleReceiver({ secretFor: () => TEST_SECRET, reply: () => ({ status: 200 }) });
+    cleanups.push(() => receiver.close());
+    const parsed = parseConfig({ DATABASE_URL: viaProxy.toString(), POLL_INTERVAL: "100ms", WEBHOOK_RETRY_JITTER: "0" });
+    if (!parsed.ok) throw new Error(parsed.errors.join("\n"));
+    const logLines: string[] = [];
+    const sender = createUndiciSender();
+    cleanups.push(() => sender.close());
+    const dispatcher = wireDispatcher({
+      config: parsed.config,
+      db,
+      sender,
+      hmac: webCryptoHmacSha256,
+      clock: systemClock,
+      random: Math.random,
+      newId: randomUUID,
+      logger: createJsonLogger({ level: "debug", write: (line) => logLines.push(line) }),
+    });
+    const api = createAdminApi({
+      db,
+      adminToken: null,
+      clock: systemClock,
+      logger: createJsonLogger({ level: "error", write: () => {} }),
+      sources: () => dispatcher.sources.map((s) => ({ name: s.name, ...s.readiness() })),
+      onEventAppended: () => {},
+    });
+    const controller = new AbortController();
+    const running = dispatcher.run(controller.signal);
+    cleanups.push(async () => {
+      controller.abort();
+      await running;
+    });
+
+    const publish = async (count: number) => {
+      const ids = Array.from({ length: count }, () => randomUUID());
+      await direct`insert into jobs (id, status, finished_at, output_markup, webhook_url, webhook_secret)
+                    select id, 'succeeded', now(), 'x', ${receiver.url + "/hook"}, ${TEST_SECRET} from unnest(${ids}::uuid[]) as id`;
+      await direct`insert into webhook_outbox (job_id, event) select id, 'job.succeeded' from unnest(${ids}::uuid[]) as id`;
+    };
+    const sentCount = async () => (await direct<{ n: number }[]>`select count(*)::int as n from webhook_deliveries where status = 'sent'`)[0]!.n;
+
+    await publish(5);
+    await waitFor("the first five deliveries", async () => (await sentCount()) === 5);
+
+    await proxy.cut();
+    await publish(20);
+    const notReady = await waitFor("/readyz to report the outage", async () => {
+      const response = await api.request("/readyz");
+      return response.status === 503 ? ((await response.json()) as { reasons: string[] }) : null;
+    });
+    expect(notReady.reasons.some((reason) => reason.startsWith("database:"))).toBe(true);
+    await waitFor("the outage to be logged", () => logLines.some((line) => line.includes("retrying")));
+    expect(await sentCount()).toBe(5);
+
+    await proxy.restore();
+    await waitFor("every delivery after the outage", async () => (await sentCount()) === 25, { timeoutMs: 30_000 });
+    expect((await api.request("/readyz")).status).toBe(200);
+    expect(new Set(receiver.receipts.map((r) => r.headers["webhook-id"])).size).toBe(25);
+    expect(receiver.receipts).toHaveLength(25);
+  });
+});
