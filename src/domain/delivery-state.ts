@@ -1,5 +1,5 @@
 import { nextAttemptAt, parseRetryAfterMs, type BackoffPolicy } from "./backoff.ts";
-import type { AttemptOutcome, NextState } from "./delivery.ts";
+import type { AttemptOutcome, Delivery, NextState } from "./delivery.ts";
 import type { Verdict } from "./error-classifier.ts";
 
 /**
@@ -48,4 +48,16 @@ export function decodeResponseSnippet(bytes: Uint8Array, maxBytes: number): stri
   const limit = Math.max(0, Math.floor(maxBytes));
   const text = lenientUtf8.decode(bytes.length > limit ? bytes.subarray(0, limit) : bytes);
   return text.replaceAll("\u0000", "");
+}
+
+/** The delivery's stored state once it moves to `next` (the columns completion writes). */
+export function stateAfter(next: NextState): Pick<Delivery, "status" | "nextAttemptAt" | "lastError"> {
+  switch (next.kind) {
+    case "sent":
+      return { status: "sent", nextAttemptAt: null, lastError: null };
+    case "retry":
+      return { status: "pending", nextAttemptAt: next.at, lastError: next.error };
+    case "failed":
+      return { status: "failed", nextAttemptAt: null, lastError: next.error };
+  }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BackoffPolicy } from "../../src/domain/backoff.ts";
-import { decideNextState, decodeResponseSnippet, outcomeOf } from "../../src/domain/delivery-state.ts";
+import { decideNextState, decodeResponseSnippet, outcomeOf, stateAfter } from "../../src/domain/delivery-state.ts";
 import type { Verdict } from "../../src/domain/error-classifier.ts";
 
 const policy: BackoffPolicy = { maxAttempts: 10, baseDelayMs: 30_000, maxDelayMs: 86_400_000, jitter: 0 };
@@ -120,5 +120,14 @@ describe("decodeResponseSnippet", () => {
 
   it("returns an empty string for an empty body", () => {
     expect(decodeResponseSnippet(new Uint8Array(), 100)).toBe("");
+  });
+});
+
+describe("stateAfter", () => {
+  it("gives the stored status, next attempt time and last error for each next state", () => {
+    const at = new Date(1_000);
+    expect(stateAfter({ kind: "sent" })).toEqual({ status: "sent", nextAttemptAt: null, lastError: null });
+    expect(stateAfter({ kind: "retry", at, error: "HTTP 500" })).toEqual({ status: "pending", nextAttemptAt: at, lastError: "HTTP 500" });
+    expect(stateAfter({ kind: "failed", error: "HTTP 400" })).toEqual({ status: "failed", nextAttemptAt: null, lastError: "HTTP 400" });
   });
 });

@@ -1,6 +1,7 @@
-import type { Delivery, DeliveryAttempt, NextState } from "../../domain/delivery.ts";
+import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
 import type { ClaimedDelivery, DeliveryStore, NewDelivery } from "../../ports/delivery-store.ts";
 import { canonicalUuid, copyBytes, isUuid, type MemoryState, sqlStateError, type StoredDelivery } from "./memory-state.ts";
+import { stateAfter } from "../../domain/delivery-state.ts";
 
 /**
  * The delivery store over the fake's tables, with the Postgres adapter's semantics: the same
@@ -84,7 +85,7 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
       }
       deliveries.set(current.id, {
         ...current,
-        ...columnsAfter(next),
+        ...stateAfter(next),
         attempts: attempt.attemptNumber,
         lastAttemptAt: attempt.startedAt,
         leaseToken: null,
@@ -130,17 +131,6 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
         .map(publicDelivery);
     },
   };
-}
-
-function columnsAfter(next: NextState): Pick<Delivery, "status" | "nextAttemptAt" | "lastError"> {
-  switch (next.kind) {
-    case "sent":
-      return { status: "sent", nextAttemptAt: null, lastError: null };
-    case "retry":
-      return { status: "pending", nextAttemptAt: next.at, lastError: next.error };
-    case "failed":
-      return { status: "failed", nextAttemptAt: null, lastError: next.error };
-  }
 }
 
 /** A copy without the lease columns, so callers can neither see nor change the stored row. */

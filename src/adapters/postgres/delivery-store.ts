@@ -1,8 +1,8 @@
-import type { NextState } from "../../domain/delivery.ts";
 import { makeSecret } from "../../domain/secret.ts";
 import type { ClaimedDelivery, DeliveryStore, NewDelivery } from "../../ports/delivery-store.ts";
 import { type AttemptRow, type DeliveryRow, toAttempt, toDelivery } from "./delivery-rows.ts";
 import { isUuid, type SqlClient } from "./sql-client.ts";
+import { stateAfter } from "../../domain/delivery-state.ts";
 
 // Element type oids for postgres.js array parameters whose elements it cannot infer as text.
 const BYTEA = 17;
@@ -77,7 +77,7 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
 
     async completeAttempt({ deliveryId, leaseToken, attempt, next }): Promise<boolean> {
       if (!isUuid(deliveryId) || !isUuid(leaseToken)) return false;
-      const { status, nextAttemptAt, lastError } = columnsAfter(next);
+      const { status, nextAttemptAt, lastError } = stateAfter(next);
       const finishedAt = new Date(attempt.startedAt.getTime() + attempt.durationMs);
       // The attempt row is inserted from the update's result, so a lost lease records nothing.
       const [result] = await sql<{ matched: number }[]>`
@@ -140,19 +140,4 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
       return rows.map(toDelivery);
     },
   };
-}
-
-function columnsAfter(next: NextState): {
-  status: "pending" | "sent" | "failed";
-  nextAttemptAt: Date | null;
-  lastError: string | null;
-} {
-  switch (next.kind) {
-    case "sent":
-      return { status: "sent", nextAttemptAt: null, lastError: null };
-    case "retry":
-      return { status: "pending", nextAttemptAt: next.at, lastError: next.error };
-    case "failed":
-      return { status: "failed", nextAttemptAt: null, lastError: next.error };
-  }
 }
