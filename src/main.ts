@@ -4,6 +4,7 @@
  */
 import { createAdminApi } from "./adapters/api/admin-api.ts";
 import { createJsonLogger } from "./adapters/json-logger.ts";
+import { createKafkaSource } from "./adapters/kafka/kafka-source.ts";
 import { openDatabase } from "./adapters/open-database.ts";
 import type { Runtime } from "./adapters/runtime/runtime.ts";
 import { systemClock } from "./adapters/system-clock.ts";
@@ -33,16 +34,32 @@ runtime.onShutdownSignal((signal) => {
 const database = await openDatabase({ config, logger, signal: shutdown.signal });
 if (database === null) runtime.exit(0);
 const sender = runtime.createSender();
-const dispatcher = wireDispatcher({
-  config,
-  db: database.db,
-  sender,
-  hmac: webCryptoHmacSha256,
-  clock: systemClock,
-  random: Math.random,
-  newId: () => crypto.randomUUID(),
-  logger,
-});
+const dispatcher = wireDispatcher(
+  {
+    config,
+    db: database.db,
+    sender,
+    hmac: webCryptoHmacSha256,
+    clock: systemClock,
+    random: Math.random,
+    newId: () => crypto.randomUUID(),
+    logger,
+  },
+  {
+    inputs: (acceptBatch) =>
+      config.kafkaBrokers.length === 0
+        ? []
+        : [
+            createKafkaSource({
+              brokers: config.kafkaBrokers,
+              topic: config.kafkaTopic,
+              groupId: config.kafkaGroupId,
+              acceptBatch,
+              logger: logger.child({ component: "kafka" }),
+            }),
+          ],
+  },
+);
 const api = createAdminApi({
   db: database.db,
   adminToken: config.adminToken,

@@ -1,9 +1,10 @@
 import type { HmacSha256 } from "../domain/signer.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { Database } from "../ports/database.ts";
-import type { EventSource } from "../ports/event-source.ts";
+import type { EventSource, IncomingEvent } from "../ports/event-source.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { WebhookSender } from "../ports/webhook-sender.ts";
+import { acceptEvents, type AcceptSummary } from "./accept-events.ts";
 import type { Config } from "./config.ts";
 import { deliverOne } from "./deliver-one.ts";
 import { createOutboxPoller, type OutboxPoller } from "./outbox-poller.ts";
@@ -22,7 +23,11 @@ export interface DispatcherDeps {
   readonly logger: Logger;
 }
 
+/** Makes a batch of incoming events durable in one transaction and wakes the scheduler. */
+export type AcceptBatch = (events: readonly IncomingEvent[]) => Promise<AcceptSummary>;
+
 export interface Dispatcher {
+  readonly acceptBatch: AcceptBatch;
   readonly scheduler: Scheduler;
   readonly outboxPoller: OutboxPoller;
   /** Every input: the outbox poller, plus Kafka when configured. */
@@ -38,7 +43,10 @@ export interface Dispatcher {
 const LEASE_MARGIN_MS = 30_000;
 
 /** Composes the use cases from their dependencies. The one place where the app is wired by hand. */
-export function wireDispatcher(deps: DispatcherDeps, extraSources: readonly EventSource[] = []): Dispatcher {
+export function wireDispatcher(
+  deps: DispatcherDeps,
+  options: { readonly inputs?: (acceptBatch: AcceptBatch) => readonly EventSource[] } = {},
+): Dispatcher {
   const { config, db, logger, clock } = deps;
   const scheduler = createScheduler({
     deliveries: db.deliveries,
@@ -71,8 +79,15 @@ export function wireDispatcher(deps: DispatcherDeps, extraSources: readonly Even
     pollIntervalMs: config.pollIntervalMs,
     onDeliveriesCreated: () => scheduler.wake(),
   });
-  const sources = [outboxPoller, ...extraSources];
+  const acceptDeps = { newId: deps.newId, now: () => clock.now(), logger: logger.child({ component: "intake" }) };
+  const acceptBatch: AcceptBatch = async (events) => {
+    const summary = await db.transaction((tx) => acceptEvents(acceptDeps, tx, events));
+    if (summary.created > 0) scheduler.wake();
+    return summary;
+  };
+  const sources = [outboxPoller, ...(options.inputs?.(acceptBatch) ?? [])];
   return {
+    acceptBatch,
     scheduler,
     outboxPoller,
     sources,

@@ -79,8 +79,11 @@ describe("dispatcher processes", () => {
     expect(receiver.receipts).toHaveLength(1000);
     expect(new Set(receiver.receipts.map((r) => r.headers["webhook-id"])).size).toBe(1000);
     expect(receiver.receipts.every((r) => r.verified.standardWebhooks && r.verified.hexHmac)).toBe(true);
-    const sentBy = processes.map((p) => p.lines.map(parseJson).filter((line) => line?.msg === "delivery sent").length);
-    expect(sentBy[0]! + sentBy[1]!).toBe(1000);
+    // The rows are committed before each process logs them: wait for the log lines too.
+    const sentBy = await waitFor("each process to log what it sent", () => {
+      const counts = processes.map((p) => p.lines.map(parseJson).filter((line) => line?.msg === "delivery sent").length);
+      return counts[0]! + counts[1]! === 1000 ? counts : null;
+    });
     expect(sentBy.every((n) => n > 0)).toBe(true);
   });
 
