@@ -3,7 +3,7 @@ import https from "node:https";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 
-/** Local webhook receivers for the sender tests: real sockets on 127.0.0.1, ephemeral ports. */
+/** Local webhook receivers for the sender tests: real sockets on loopback, ephemeral ports. */
 
 export interface ReceivedRequest {
   readonly method: string;
@@ -41,7 +41,19 @@ IQC2Y605xyHar2f0IhxSnZTKZiYx6Z5i2UNJG0cSnXPiOQIhAPs0wFQtcOOdxI57
 1lcPZ7cBXS9djXYBVxzaQ3RtBUZq
 -----END CERTIFICATE-----`;
 
-export async function startReceiver(respond: Respond, options: { tls?: boolean } = {}): Promise<Receiver> {
+/** The key and certificate above, for tests that run their own TLS server. */
+export const selfSignedTls = { key: selfSignedKey, cert: selfSignedCert };
+
+export interface ReceiverOptions {
+  readonly tls?: boolean;
+  /** A loopback IPv4 address to listen on (default 127.0.0.1). */
+  readonly host?: string;
+  /** The port to listen on (default: an ephemeral one). */
+  readonly port?: number;
+}
+
+export async function startReceiver(respond: Respond, options: ReceiverOptions = {}): Promise<Receiver> {
+  const host = options.host ?? "127.0.0.1";
   const requests: ReceivedRequest[] = [];
   const waiting: Array<(request: ReceivedRequest) => void> = [];
   let connections = 0;
@@ -59,11 +71,11 @@ export async function startReceiver(respond: Respond, options: { tls?: boolean }
     ? https.createServer({ key: selfSignedKey, cert: selfSignedCert }, onRequest)
     : http.createServer(onRequest);
   server.on("connection", () => connections++);
-  server.listen(0, "127.0.0.1");
+  server.listen(options.port ?? 0, host);
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
   const receiver: Receiver = {
-    url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}/hook`,
+    url: `${options.tls ? "https" : "http"}://${host}:${port}/hook`,
     requests,
     connections: () => connections,
     nextRequest: () => new Promise((resolve) => waiting.push(resolve)),

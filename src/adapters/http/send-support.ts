@@ -1,9 +1,10 @@
 import type { SendErrorKind, SendResult } from "../../domain/send-result.ts";
 import type { WebhookRequest } from "../../ports/webhook-sender.ts";
+import { checkWebhookUrl } from "../../domain/webhook-url.ts";
 
 /**
- * What both webhook senders share: the URL check, the one deadline, the capped body read and
- * the mapping of runtime errors onto `SendErrorKind`. Web standards only, so it runs on Deno.
+ * The parts of the webhook sender that do not depend on undici: the URL check, the one
+ * deadline, the capped body read and the mapping of thrown errors onto `SendErrorKind`.
  */
 
 export interface BodyLimits {
@@ -51,15 +52,15 @@ export async function sendWithDeadline(request: WebhookRequest, exchange: Exchan
   const startedAt = performance.now();
   const elapsed = () => performance.now() - startedAt;
   const checked = checkWebhookUrl(request.url);
-  if (checked.kind === "invalid") {
-    return { kind: "error", error: "invalid_url", message: checked.message, durationMs: elapsed() };
+  if (!checked.ok) {
+    return { kind: "error", error: "invalid_url", message: checked.reason, durationMs: elapsed() };
   }
   const controller = new AbortController();
   const timer = setTimeout(() => {
     controller.abort(new DOMException(`no complete response within ${request.timeoutMs} ms`, "TimeoutError"));
   }, request.timeoutMs);
   const outgoing: OutgoingRequest = {
-    url: checked.url,
+    url: new URL(checked.url),
     headers: withIdentityEncoding(request.headers),
     body: request.body,
     timeoutMs: request.timeoutMs,
@@ -73,25 +74,6 @@ export async function sendWithDeadline(request: WebhookRequest, exchange: Exchan
   } finally {
     clearTimeout(timer);
   }
-}
-
-export type UrlCheck = { readonly kind: "valid"; readonly url: URL } | { readonly kind: "invalid"; readonly message: string };
-
-/** Messages never echo the URL: it may carry credentials or tokens. */
-export function checkWebhookUrl(raw: string): UrlCheck {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return { kind: "invalid", message: "not a valid absolute URL" };
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    return { kind: "invalid", message: `unsupported protocol ${JSON.stringify(url.protocol)}; expected http: or https:` };
-  }
-  if (url.username !== "" || url.password !== "") {
-    return { kind: "invalid", message: "URL must not contain a username or password" };
-  }
-  return { kind: "valid", url };
 }
 
 /** Asks the receiver not to compress: the snippet is stored as raw bytes, and nothing is inflated. */
@@ -151,6 +133,9 @@ function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 const kindByCode: Readonly<Record<string, SendErrorKind>> = {
+  // The destination guard's own errors (destination-guard.ts).
+  ERR_BLOCKED_DESTINATION: "blocked_destination",
+  ERR_DESTINATION_LOOKUP: "dns_failure",
   ECONNREFUSED: "connection_refused",
   ECONNRESET: "connection_reset",
   EPIPE: "connection_reset",
@@ -171,16 +156,6 @@ const kindByCode: Readonly<Record<string, SendErrorKind>> = {
 
 const tlsCodePrefixes = ["ERR_TLS_", "ERR_SSL_", "ERR_OSSL_", "CERT_", "UNABLE_TO_GET_ISSUER_CERT"];
 
-/** Deno's fetch errors carry no codes, only hyper/rustls messages. */
-const kindByMessage: ReadonlyArray<readonly [RegExp, SendErrorKind]> = [
-  [/connection refused/i, "connection_refused"],
-  [/dns error|failed to lookup address|name or service not known|nodename nor servname/i, "dns_failure"],
-  // rustls: "invalid peer certificate: …", or "received corrupt message" when the port speaks plain HTTP.
-  [/certificate|tls|ssl|handshake|corrupt message/i, "tls_error"],
-  [/connection reset|broken pipe|connection closed|error reading a body|unexpected eof/i, "connection_reset"],
-  [/timed out/i, "timeout"],
-];
-
 /** Maps a thrown runtime error onto a kind and a short message without headers or the URL. */
 export function describeSendError(err: unknown, deadlineExpired: boolean): { error: SendErrorKind; message: string } {
   const chain = errorChain(err);
@@ -188,10 +163,9 @@ export function describeSendError(err: unknown, deadlineExpired: boolean): { err
   if (deadlineExpired) return { error: "timeout", message };
   for (const link of chain) {
     const kind = kindOfCode(link.code) ?? (link.name === "TimeoutError" || link.name === "AbortError" ? "timeout" : undefined);
+    // The guard's message is the whole story (address and range), and goes to the attempt row as is.
+    if (kind === "blocked_destination") return { error: kind, message: link.message };
     if (kind !== undefined) return { error: kind, message };
-  }
-  for (const [pattern, kind] of kindByMessage) {
-    if (chain.some((link) => pattern.test(link.message))) return { error: kind, message };
   }
   return { error: "network_error", message };
 }
@@ -229,7 +203,11 @@ function kindOfCode(code: string | undefined): SendErrorKind | undefined {
   return kindByCode[code] ?? (tlsCodePrefixes.some((prefix) => code.startsWith(prefix)) ? "tls_error" : undefined);
 }
 
-/** Deno's messages embed the request URL, which may carry a token in its query: it is cut out. */
+/**
+ * Node's and undici's messages name host and port, never the path; a URL is cut out all the same,
+ * since its query may carry a token. Under Deno too, undici's errors carry Node's codes (checked:
+ * refused, reset, self-signed certificate), so messages are never needed to classify.
+ */
 function shortMessage(chain: readonly ErrorLink[]): string {
   const parts: string[] = [];
   for (const link of chain) {

@@ -1,5 +1,7 @@
-import { Agent, request as undiciRequest, type Dispatcher } from "undici";
+import { Agent, request as undiciRequest } from "undici";
+import { closedPolicy, type DestinationPolicy } from "../../domain/destination-policy.ts";
 import type { WebhookSender } from "../../ports/webhook-sender.ts";
+import { createGuardedConnector, defaultLookup, type LookupAll } from "./destination-guard.ts";
 import {
   readCappedBody,
   resolveBodyLimits,
@@ -15,37 +17,40 @@ export interface UndiciSenderOptions {
   readonly snippetBytes?: number;
   /** Keep-alive connections per origin (default 16); further requests queue. */
   readonly connections?: number;
-  /**
-   * A dispatcher to use instead of the sender's own agent; the caller owns and closes it, and
-   * must not give it a redirect interceptor.
-   */
-  readonly dispatcher?: Dispatcher;
+  /** Which addresses may be connected to; the public internet only (`closedPolicy`) by default. */
+  readonly policy?: DestinationPolicy;
+  /** Resolves host names, like `dns.lookup` with `{ all: true }`; `node:dns` by default. */
+  readonly lookup?: LookupAll;
 }
 
 /**
  * undici's connect timeout is an agent option, not a request option, so it cannot follow each
- * request's `timeoutMs`. It only bounds how long a dead connect attempt holds a pool slot: the
- * request itself gives up at its own deadline (see `sendWithDeadline`).
+ * request's `timeoutMs`. It only bounds how long a dead lookup or connect attempt holds a pool
+ * slot: the request itself gives up at its own deadline (see `sendWithDeadline`).
  */
 const connectTimeoutMs = 10_000;
 
-/** The Node webhook sender: `undici.request` over a keep-alive agent, never following redirects. */
+/**
+ * The webhook sender, on Node and on Deno: `undici.request` over a keep-alive agent, never
+ * following redirects, whose every new connection goes through the destination guard. There is
+ * deliberately no way to pass in another dispatcher: it would connect without the guard.
+ */
 export function createUndiciSender(options: UndiciSenderOptions = {}): WebhookSender {
   const limits = resolveBodyLimits(options);
-  const ownAgent =
-    options.dispatcher === undefined
-      ? new Agent({
-          connections: options.connections ?? 16,
-          // One request at a time per socket: a slow receiver must not stall the ones behind it.
-          pipelining: 1,
-          // Below the 5 s idle timeout of Node's http server and many proxies, so we rarely
-          // write to a socket the receiver is closing.
-          keepAliveTimeout: 4_000,
-          keepAliveMaxTimeout: 60_000,
-          connect: { timeout: connectTimeoutMs },
-        })
-      : undefined;
-  const dispatcher: Dispatcher = options.dispatcher ?? (ownAgent as Agent);
+  const dispatcher = new Agent({
+    connections: options.connections ?? 16,
+    // One request at a time per socket: a slow receiver must not stall the ones behind it.
+    pipelining: 1,
+    // Below the 5 s idle timeout of Node's http server and many proxies, so we rarely
+    // write to a socket the receiver is closing.
+    keepAliveTimeout: 4_000,
+    keepAliveMaxTimeout: 60_000,
+    connect: createGuardedConnector({
+      policy: options.policy ?? closedPolicy,
+      lookup: options.lookup ?? defaultLookup,
+      timeoutMs: connectTimeoutMs,
+    }),
+  });
 
   const exchange: Exchange = async (outgoing, signal) => {
     const response = await undiciRequest(outgoing.url, {
@@ -78,9 +83,7 @@ export function createUndiciSender(options: UndiciSenderOptions = {}): WebhookSe
 
   return {
     send: (request) => sendWithDeadline(request, exchange),
-    close: async () => {
-      await ownAgent?.close();
-    },
+    close: () => dispatcher.close(),
   };
 }
 

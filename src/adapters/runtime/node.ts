@@ -6,7 +6,7 @@ import type { HttpServer, Runtime } from "./runtime.ts";
 /** Node: undici for sending (measured several times faster than Node 20's global fetch), node:http for the API. */
 export const nodeRuntime: Runtime = {
   name: "node",
-  createSender: (): WebhookSender => createUndiciSender(),
+  createSender: ({ policy, connectionsPerOrigin }): WebhookSender => createUndiciSender({ policy, connections: connectionsPerOrigin }),
   serve: ({ fetch, port, hostname }) =>
     new Promise<HttpServer>((resolve, reject) => {
       const server = serve({ fetch, port, hostname }, (info) =>
