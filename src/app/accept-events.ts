@@ -1,6 +1,7 @@
 import { parseWebhookEvent, type WebhookEvent } from "../domain/event.ts";
 import { planDelivery } from "../domain/plan-delivery.ts";
 import { webhookIdFor } from "../domain/signer.ts";
+import { checkWebhookUrl } from "../domain/webhook-url.ts";
 import type { DeadLetter } from "../ports/dead-letters.ts";
 import type { NewDelivery } from "../ports/delivery-store.ts";
 import type { EventOrigin, IncomingEvent } from "../ports/event-source.ts";
@@ -63,15 +64,18 @@ export async function acceptEvents(
         continue;
       }
       const id = deps.newId();
+      const url = checkWebhookUrl(plan.url);
+      if (!url.ok) deps.logger.warn("delivery failed at once: its webhook URL can never be sent to", { ...fields, reason: url.reason });
       wanted.set(key, {
         id,
         webhookId: webhookIdFor(id),
         jobId: event.jobId,
         event: event.event,
-        url: plan.url,
+        url: url.ok ? url.url : plan.url,
         payload: plan.payload,
         traceId: event.traceId,
         now,
+        rejection: url.ok ? null : url.reason,
       });
     }
   }

@@ -11,6 +11,11 @@ export interface NewDelivery {
   readonly traceId: string | null;
   /** Creation time; also when the first attempt is due. */
   readonly now: Date;
+  /**
+   * Why the delivery can never be sent (e.g. an invalid URL), or null. A rejected delivery is
+   * stored as `failed` at once with this as its last error, and is never claimed.
+   */
+  readonly rejection: string | null;
 }
 
 /** A delivery leased to one worker. Its completion must present `leaseToken`. */
@@ -62,8 +67,9 @@ export interface DeliveryStore {
   }): Promise<boolean>;
 
   /**
-   * Gives a lease back without an attempt (graceful shutdown): the delivery is due again at
-   * `now`. Fenced by the token like completion; returns false when the lease was lost.
+   * Gives a lease back without an attempt (graceful shutdown, or a destination at its limit):
+   * the delivery is due again at `now` (a later time defers it). Fenced by the token like
+   * completion; returns false when the lease was lost.
    */
   releaseLease(params: { deliveryId: string; leaseToken: string; now: Date }): Promise<boolean>;
 

@@ -57,6 +57,7 @@ export function newDelivery(overrides: Partial<NewDelivery> = {}): NewDelivery {
     payload: new TextEncoder().encode(`{"job_id":"${id}"}`),
     traceId: `trace-${id.slice(0, 8)}`,
     now: T0,
+    rejection: null,
     ...overrides,
   };
 }

@@ -101,6 +101,20 @@ function describeCreateAndClaimContract(context: ContractContext): void {
       });
     });
 
+    it("a delivery created with a rejection is failed at once, with the rejection as its last error, and never claimed", async () => {
+      const row = newDelivery({ now: at(5), url: "ftp://receiver.example/", rejection: "invalid_url: only http and https are allowed" });
+      await context.db.deliveries.createDeliveries([row]);
+      const stored = await context.db.deliveries.getDelivery(row.id);
+      expect(stored?.delivery).toMatchObject({
+        status: "failed",
+        attempts: 0,
+        nextAttemptAt: null,
+        lastError: "invalid_url: only http and https are allowed",
+      });
+      expect(await context.db.deliveries.claimDueDeliveries({ now: at(60_000), limit: 10, leaseMs: 1_000 })).toEqual([]);
+      expect(await context.db.deliveries.nextDueAt()).toBeNull();
+    });
+
     it("payload bytes round-trip exactly, including NUL bytes and invalid UTF-8", async () => {
       const payload = new Uint8Array([0x00, 0x7b, 0xff, 0xfe, 0xc3, 0x28, 0x00, 0x80, 0xed, 0xa0, 0x80, 0x0a]);
       const row = newDelivery({ payload });

@@ -84,3 +84,30 @@ describe("accept events", () => {
     expect(await healthy.pollOnce()).toMatchObject({ processed: 1, created: 1 });
   });
 });
+
+describe("accept events, URL rules", () => {
+  it("stores a delivery whose webhook URL can never be sent to as failed with reason invalid_url, without any attempt", async () => {
+    const db = createMemoryDatabase();
+    const logger = capturingLogger();
+    const jobs = ["ftp://receiver.example/hook", "http://user:pass@receiver.example/hook", "not a url"].map((webhookUrl) => finishedJob({ webhookUrl }));
+    jobs.forEach((job) => db.putJob(job));
+    await db.transaction((tx) =>
+      acceptEvents({ ...deps, logger }, tx, jobs.map((job) => ({ value: { job_id: job.id, event: "job.succeeded" }, origin: api }))),
+    );
+    for (const job of jobs) {
+      const [delivery] = await db.deliveries.listDeliveriesForJob(job.id);
+      expect(delivery).toMatchObject({ status: "failed", attempts: 0, nextAttemptAt: null, lastError: expect.stringMatching(/^invalid_url: /) });
+    }
+    expect(logger.lines.join("\n")).not.toContain("user:pass");
+    expect(await db.deliveries.nextDueAt()).toBeNull();
+  });
+
+  it("stores the URL normalised by the WHATWG URL parser", async () => {
+    const db = createMemoryDatabase();
+    const job = finishedJob({ webhookUrl: "HTTPS://Receiver.Example:443/a/../hook" });
+    db.putJob(job);
+    await db.transaction((tx) => acceptEvents(deps, tx, [{ value: { job_id: job.id, event: "job.succeeded" }, origin: api }]));
+    const [delivery] = await db.deliveries.listDeliveriesForJob(job.id);
+    expect(delivery?.url).toBe("https://receiver.example/hook");
+  });
+});

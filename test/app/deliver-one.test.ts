@@ -94,11 +94,19 @@ describe("deliver one", () => {
     expect(logger.lines.join("\n")).not.toContain("s3cr3t");
   });
 
-  it("fails at once without sending when the URL is not http or https", async () => {
-    const { sender, deps, claim } = await setup(finishedJob({ webhookUrl: "ftp://receiver.example/hook" }), [response(200)]);
-    const result = await deliverOne(deps, await claim());
-    expect(result.next).toMatchObject({ kind: "failed", error: expect.stringMatching(/^invalid_url/) });
-    expect(sender.requests).toHaveLength(0);
+  it("checks the URL again at send time: a stored delivery whose URL is not http or https fails at once without sending", async () => {
+    const job = finishedJob();
+    const { db, sender, deps, clock } = await setup(job, [response(200)]);
+    // A row stored before the acceptance-time check existed, or by another writer.
+    const id = randomUUID();
+    await db.deliveries.createDeliveries([
+      { id, webhookId: `msg_${id.replaceAll("-", "")}`, jobId: job.id, event: "job.other", url: "ftp://receiver.example/hook", payload: new Uint8Array([123, 125]), traceId: null, now: clock.now(), rejection: null },
+    ]);
+    const claimed = await db.deliveries.claimDueDeliveries({ now: clock.now(), limit: 10, leaseMs: LEASE_MS });
+    const results = await Promise.all(claimed.map((c) => deliverOne(deps, c)));
+    const ftp = results[claimed.findIndex((c) => c.id === id)];
+    expect(ftp?.next).toMatchObject({ kind: "failed", error: expect.stringMatching(/^invalid_url/) });
+    expect(sender.requests.map((r) => r.url)).toEqual(["https://receiver.example/hook"]);
   });
 
   it("keeps the first 4 KiB of the response body on the attempt", async () => {

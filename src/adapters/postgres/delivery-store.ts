@@ -22,8 +22,11 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
       // One statement whatever the batch size: each column travels as one array parameter.
       const created = await sql<{ id: string }[]>`
         insert into webhook_deliveries
-          (id, webhook_id, job_id, event, url, payload, trace_id, created_at, next_attempt_at, updated_at)
-        select id, webhook_id, job_id, event, url, payload, trace_id, created_at, created_at, created_at
+          (id, webhook_id, job_id, event, url, payload, trace_id, created_at, updated_at, status, next_attempt_at, last_error)
+        select id, webhook_id, job_id, event, url, payload, trace_id, created_at, created_at,
+               case when rejection is null then 'pending' else 'failed' end,
+               case when rejection is null then created_at end,
+               rejection
         from unnest(
           ${sql.array(rows.map((r) => r.id))}::uuid[],
           ${sql.array(rows.map((r) => r.webhookId))}::text[],
@@ -32,8 +35,9 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
           ${sql.array(rows.map((r) => r.url))}::text[],
           ${sql.array(rows.map((r) => r.payload), BYTEA)}::bytea[],
           ${sql.array(rows.map((r) => r.traceId))}::text[],
-          ${sql.array(rows.map((r) => r.now), TIMESTAMPTZ)}::timestamptz[]
-        ) as r(id, webhook_id, job_id, event, url, payload, trace_id, created_at)
+          ${sql.array(rows.map((r) => r.now), TIMESTAMPTZ)}::timestamptz[],
+          ${sql.array(rows.map((r) => r.rejection))}::text[]
+        ) as r(id, webhook_id, job_id, event, url, payload, trace_id, created_at, rejection)
         on conflict (job_id, event) do nothing
         returning id`;
       return created.map((row) => row.id);
