@@ -83,6 +83,8 @@ const dispatcher = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     WEBHOOK_RETRY_JITTER: "0",
     WEBHOOK_TIMEOUT: "3s",
     LOG_LEVEL: "error",
+    // The sample receiver is on loopback, which the destination guard closes by default.
+    WEBHOOK_ALLOWED_CIDRS: "127.0.0.1/32",
   },
   stdio: ["ignore", "inherit", "inherit"],
 });

@@ -33,7 +33,7 @@ runtime.onShutdownSignal((signal) => {
 
 const database = await openDatabase({ config, logger, signal: shutdown.signal });
 if (database === null) runtime.exit(0);
-const sender = runtime.createSender();
+const sender = runtime.createSender({ policy: config.destinationPolicy, connectionsPerOrigin: config.perDestinationConcurrency });
 const dispatcher = wireDispatcher(
   {
     config,

@@ -1,4 +1,6 @@
 import type { BackoffPolicy } from "../domain/backoff.ts";
+import type { DestinationPolicy } from "../domain/destination-policy.ts";
+import { parseCidr, type Cidr } from "../domain/ip-address.ts";
 import { parseDuration } from "../domain/duration.ts";
 import type { LogLevel } from "../ports/logger.ts";
 
@@ -14,6 +16,10 @@ export interface Config {
   readonly backoff: BackoffPolicy;
   /** Whole-request deadline, ms. */
   readonly webhookTimeoutMs: number;
+  /** Which addresses webhooks may connect to (private networks are closed by default). */
+  readonly destinationPolicy: DestinationPolicy;
+  /** Most attempts in flight to one destination (URL origin) in this process. */
+  readonly perDestinationConcurrency: number;
   readonly httpPort: number;
   readonly httpHost: string;
   /** Bearer token for `/v1/*`; null disables the `/v1` API (every call answers 401). */
@@ -50,6 +56,11 @@ const list = (text: string) => {
   const items = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
   return items.length > 0 && items.every((s) => /^[^\s:/]+:\d{1,5}$/.test(s)) ? items : undefined;
 };
+const cidrs = (text: string) => {
+  const parsed = text.split(",").map((s) => s.trim()).filter((s) => s !== "").map(parseCidr);
+  return parsed.length > 0 && parsed.every((c) => c !== null) ? (parsed as Cidr[]) : undefined;
+};
+const boolean = (text: string) => (text === "true" ? true : text === "false" ? false : undefined);
 const postgresUrl = (text: string) => (/^postgres(ql)?:\/\//.test(text.trim()) ? text.trim() : undefined);
 const logLevel = (text: string) =>
   ["debug", "info", "warn", "error"].includes(text) ? (text as LogLevel) : undefined;
@@ -66,6 +77,9 @@ const settings = {
   WEBHOOK_RETRY_MAX_DELAY: { fallback: "24h", parse: durationMs(1), expected: "a positive duration such as 30s, 1h, 24h" },
   WEBHOOK_RETRY_JITTER: { fallback: "0.1", parse: fraction, expected: "a fraction from 0 to 1" },
   WEBHOOK_TIMEOUT: { fallback: "30s", parse: durationMs(1), expected: "a positive duration such as 10s, 30s" },
+  WEBHOOK_ALLOWED_CIDRS: { fallback: null, parse: cidrs, expected: "comma-separated CIDRs such as 10.1.0.0/16, fd00::/8" },
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: { fallback: "false", parse: boolean, expected: "true or false" },
+  WEBHOOK_MAX_PER_DESTINATION: { fallback: "16", parse: integer(1, 10_000), expected: "a whole number from 1 to 10000" },
   HTTP_PORT: { fallback: "8080", parse: integer(0, 65535), expected: "a TCP port from 0 to 65535" },
   HTTP_HOST: { fallback: "0.0.0.0", parse: text, expected: "an address to listen on" },
   ADMIN_TOKEN: { fallback: null, parse: (t: string) => (t.length >= 16 && !/\s/.test(t) ? t : undefined), expected: "at least 16 characters without spaces" },
@@ -129,6 +143,11 @@ export function parseConfig(env: Env): ConfigResult {
         jitter: v.WEBHOOK_RETRY_JITTER,
       }),
       webhookTimeoutMs: v.WEBHOOK_TIMEOUT,
+      destinationPolicy: Object.freeze({
+        allowPrivateNetworks: v.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+        allowedCidrs: Object.freeze(v.WEBHOOK_ALLOWED_CIDRS ?? []),
+      }),
+      perDestinationConcurrency: v.WEBHOOK_MAX_PER_DESTINATION,
       httpPort: v.HTTP_PORT,
       httpHost: v.HTTP_HOST,
       adminToken: v.ADMIN_TOKEN,

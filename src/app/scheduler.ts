@@ -18,6 +18,11 @@ export interface SchedulerOptions {
   readonly pollIntervalMs: number;
   /** How long shutdown waits for in-flight attempts before giving their leases back, ms. */
   readonly drainTimeoutMs?: number;
+  /**
+   * Most attempts in flight to one destination (URL origin), so that slow receivers cannot take
+   * every slot. A claimed delivery over the limit is given back, due again shortly.
+   */
+  readonly perDestinationConcurrency?: number;
 }
 
 export interface Scheduler {
@@ -33,15 +38,34 @@ export interface Scheduler {
 
 /** After a database error, wait this long before claiming again (ms), doubling up to the poll interval. */
 const ERROR_BACKOFF_START_MS = 100;
+/** A delivery whose destination is at its limit is due again this much later, ms. */
+const DESTINATION_BUSY_DEFER_MS = 1_000;
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const { deliveries, clock, logger, concurrency, leaseMs, pollIntervalMs } = options;
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+  const perDestination = options.perDestinationConcurrency ?? concurrency;
   const inFlight = new Map<string, { delivery: ClaimedDelivery; done: Promise<void> }>();
+  const inFlightByDestination = new Map<string, number>();
   const wakeSignal = createWakeSignal();
   const slotFreed = createWakeSignal();
 
-  function start(delivery: ClaimedDelivery): Promise<void> {
+  /** Starts the attempt, or gives the delivery back if its destination is at its limit. */
+  function startOrDefer(delivery: ClaimedDelivery): Promise<void> {
+    const destination = destinationOf(delivery.url);
+    const busy = inFlightByDestination.get(destination) ?? 0;
+    if (busy >= perDestination) {
+      const dueAt = new Date(clock.now().getTime() + DESTINATION_BUSY_DEFER_MS);
+      return deliveries.releaseLease({ deliveryId: delivery.id, leaseToken: delivery.leaseToken, now: dueAt }).then(
+        () => undefined,
+        (error: unknown) => logger.warn("could not defer a delivery; its lease will expire", { delivery_id: delivery.id, error: errorText(error) }),
+      );
+    }
+    inFlightByDestination.set(destination, busy + 1);
+    return start(delivery, destination);
+  }
+
+  function start(delivery: ClaimedDelivery, destination: string): Promise<void> {
     const done = options
       .deliver(delivery)
       .then(
@@ -56,6 +80,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       )
       .finally(() => {
         inFlight.delete(delivery.id);
+        const left = (inFlightByDestination.get(destination) ?? 1) - 1;
+        if (left > 0) inFlightByDestination.set(destination, left);
+        else inFlightByDestination.delete(destination);
         slotFreed.wake();
       });
     inFlight.set(delivery.id, { delivery, done });
@@ -89,7 +116,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   return {
     async runOnce() {
       const claimed = await claim(Math.max(concurrency - inFlight.size, 0));
-      await Promise.all(claimed.map(start));
+      await Promise.all(claimed.map(startOrDefer));
       return claimed.length;
     },
 
@@ -106,7 +133,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         }
         try {
           const claimed = await claim(free);
-          claimed.forEach(start);
+          claimed.forEach(startOrDefer);
           errorBackoffMs = ERROR_BACKOFF_START_MS;
           if (claimed.length === free) continue;
           await sleepUntilNextDue(signal);
@@ -127,4 +154,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return inFlight.size;
     },
   };
+}
+
+/** The destination a concurrency limit applies to: the URL's origin. */
+function destinationOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
 }

@@ -67,6 +67,7 @@ export function wireDispatcher(
     clock,
     logger: logger.child({ component: "scheduler" }),
     concurrency: config.concurrency,
+    perDestinationConcurrency: config.perDestinationConcurrency,
     leaseMs: config.webhookTimeoutMs + LEASE_MARGIN_MS,
     pollIntervalMs: config.pollIntervalMs,
   });

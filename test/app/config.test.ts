@@ -20,6 +20,14 @@ describe("configuration", () => {
       logLevel: "info",
     });
     expect(Object.isFrozen(result.config)).toBe(true);
+    expect(result.config.destinationPolicy).toEqual({ allowPrivateNetworks: false, allowedCidrs: [] });
+    expect(result.config.perDestinationConcurrency).toBe(16);
+  });
+
+  it("parses the trusted networks a deployment opens", () => {
+    const result = parseConfig({ WEBHOOK_ALLOWED_CIDRS: "10.1.0.0/16, fd00::/8", WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true" });
+    expect(result.ok && result.config.destinationPolicy.allowPrivateNetworks).toBe(true);
+    expect(result.ok && result.config.destinationPolicy.allowedCidrs.map((c) => c.prefixLength)).toEqual([16, 8]);
   });
 
   it("parses Go-style durations and comma-separated brokers", () => {
@@ -50,6 +58,10 @@ describe("configuration", () => {
     ["DISPATCH_CONCURRENCY", "0", /^DISPATCH_CONCURRENCY="0" is invalid/],
     ["POLL_INTERVAL", "1ms", /^POLL_INTERVAL="1ms" is invalid/],
     ["OUTBOX_BATCH_SIZE", "x", /^OUTBOX_BATCH_SIZE="x" is invalid/],
+    ["WEBHOOK_ALLOWED_CIDRS", "10.0.0.0/33", /^WEBHOOK_ALLOWED_CIDRS="10.0.0.0\/33" is invalid: expected comma-separated CIDRs/],
+    ["WEBHOOK_ALLOWED_CIDRS", "10.0.0.0/8,intranet", /^WEBHOOK_ALLOWED_CIDRS="10.0.0.0\/8,intranet" is invalid/],
+    ["WEBHOOK_ALLOW_PRIVATE_NETWORKS", "yes", /^WEBHOOK_ALLOW_PRIVATE_NETWORKS="yes" is invalid: expected true or false$/],
+    ["WEBHOOK_MAX_PER_DESTINATION", "0", /^WEBHOOK_MAX_PER_DESTINATION="0" is invalid/],
   ];
 
   it.each(bad)("rejects %s=%s with one line naming the variable, the value and what is expected", (name, value, line) => {

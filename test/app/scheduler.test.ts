@@ -134,3 +134,44 @@ describe("scheduler", () => {
     await running;
   });
 });
+
+describe("scheduler, per-destination limit", () => {
+  it("keeps delivering to other destinations while one destination holds its whole limit", async () => {
+    const db = createMemoryDatabase();
+    const slowJobs = Array.from({ length: 10 }, () => finishedJob({ webhookUrl: "https://slow.example/hook" }));
+    const fastJobs = Array.from({ length: 3 }, () => finishedJob({ webhookUrl: "https://fast.example/hook" }));
+    [...slowJobs, ...fastJobs].forEach((job) => db.putJob(job));
+    // The slow destination's deliveries are the oldest, so they are claimed first.
+    for (const jobs of [slowJobs, fastJobs]) {
+      await db.transaction((tx) =>
+        acceptEvents({ newId: randomUUID, now: systemClock.now, logger: noopLogger }, tx,
+          jobs.map((job) => ({ value: { job_id: job.id, event: "job.succeeded" }, origin: { source: "api" } as const }))),
+      );
+    }
+    const held: (() => void)[] = [];
+    const byDestination = { slow: 0, fast: 0 };
+    const deliver = async (d: ClaimedDelivery) => {
+      if (d.url.includes("slow")) {
+        byDestination.slow++;
+        await new Promise<void>((resolve) => held.push(resolve));
+        return;
+      }
+      byDestination.fast++;
+      const now = systemClock.now();
+      await db.deliveries.completeAttempt({
+        deliveryId: d.id,
+        leaseToken: d.leaseToken,
+        attempt: { deliveryId: d.id, attemptNumber: 1, startedAt: now, durationMs: 1, statusCode: 200, errorKind: null, errorMessage: null, responseBody: null, location: null, outcome: "sent" },
+        next: { kind: "sent" },
+      });
+    };
+    const scheduler = createScheduler(options(db, deliver, { concurrency: 4, perDestinationConcurrency: 2, pollIntervalMs: 50 }));
+    const controller = new AbortController();
+    const running = scheduler.run(controller.signal);
+    await waitFor("the healthy destination's deliveries", () => byDestination.fast === 3);
+    expect(byDestination.slow).toBe(2);
+    controller.abort();
+    held.forEach((release) => release());
+    await running;
+  });
+});

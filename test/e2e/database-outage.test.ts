@@ -38,10 +38,10 @@ describe("database outage", () => {
     await applyMigrations(db.sql);
     const receiver = await startSampleReceiver({ secretFor: () => TEST_SECRET, reply: () => ({ status: 200 }) });
     cleanups.push(() => receiver.close());
-    const parsed = parseConfig({ DATABASE_URL: viaProxy.toString(), POLL_INTERVAL: "100ms", WEBHOOK_RETRY_JITTER: "0" });
+    const parsed = parseConfig({ DATABASE_URL: viaProxy.toString(), POLL_INTERVAL: "100ms", WEBHOOK_RETRY_JITTER: "0", WEBHOOK_ALLOWED_CIDRS: "127.0.0.0/8" });
     if (!parsed.ok) throw new Error(parsed.errors.join("\n"));
     const logLines: string[] = [];
-    const sender = createUndiciSender();
+    const sender = createUndiciSender({ policy: parsed.config.destinationPolicy });
     cleanups.push(() => sender.close());
     const dispatcher = wireDispatcher({
       config: parsed.config,

@@ -57,6 +57,9 @@ export async function runDispatcherToExit(env: Record<string, string>): Promise<
   return { code, lines };
 }
 
+/** Test receivers listen on loopback, which the destination guard closes by default. */
+const testDefaults = { HTTP_HOST: "127.0.0.1", HTTP_PORT: "0", WEBHOOK_ALLOWED_CIDRS: "127.0.0.0/8" };
+
 function spawnDispatcher(env: Record<string, string>, runtime: "node" | "deno"): ChildProcess {
   const command =
     runtime === "node"
@@ -65,7 +68,7 @@ function spawnDispatcher(env: Record<string, string>, runtime: "node" | "deno"):
   const [executable, ...args] = command as [string, ...string[]];
   const base: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "TMPDIR", "LANG"]) if (process.env[name]) base[name] = process.env[name] as string;
-  return spawn(executable, args, { cwd: projectRoot, env: { ...base, HTTP_HOST: "127.0.0.1", HTTP_PORT: "0", ...env }, stdio: ["ignore", "pipe", "pipe"],
+  return spawn(executable, args, { cwd: projectRoot, env: { ...base, ...testDefaults, ...env }, stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, so a signal reaches `deno task`'s child as well.
     detached: true,
   });

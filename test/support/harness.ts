@@ -50,11 +50,13 @@ export async function startHarness(options: {
     WEBHOOK_RETRY_JITTER: "0",
     WEBHOOK_TIMEOUT: "2s",
     POLL_INTERVAL: "100ms",
+    // The receiver is on loopback, which the destination guard closes by default.
+    WEBHOOK_ALLOWED_CIDRS: "127.0.0.0/8",
     ...options.env,
   });
   if (!parsed.ok) throw new Error(parsed.errors.join("\n"));
   const logLines: string[] = [];
-  const sender = createUndiciSender();
+  const sender = createUndiciSender({ policy: parsed.config.destinationPolicy, connections: parsed.config.perDestinationConcurrency });
   const dispatcher = wireDispatcher({
     config: parsed.config,
     db,
