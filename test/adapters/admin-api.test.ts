@@ -158,3 +158,26 @@ describe("admin API", () => {
     expect(logger.lines.some((line) => line.includes("relation does not exist"))).toBe(true);
   });
 });
+
+describe("admin API under malformed requests", () => {
+  it("answers every malformed request with a 4xx and a reason, never a 5xx", async () => {
+    const { default: fc } = await import("fast-check");
+    const { app, db } = setup();
+    await withDelivery(db);
+    const method = fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH");
+    const segment = fc.oneof(fc.constantFrom("v1", "events", "deliveries", "jobs", "healthz", "readyz", randomUUID(), "%zz", "..", ""), fc.string());
+    const path = fc.array(segment, { maxLength: 5 }).map((parts) => "/" + parts.map((p) => encodeURIComponent(p)).join("/"));
+    const body = fc.oneof(fc.constant(undefined), fc.string(), fc.json(), fc.constant('{"job_id":'), fc.constant("\u0000\uffff"));
+    const authorization = fc.constantFrom(undefined, `Bearer ${TOKEN}`, "Bearer", "Bearer wrong", "Basic x", `bearer ${TOKEN}`, "");
+    await fc.assert(
+      fc.asyncProperty(method, path, body, authorization, async (m, p, b, auth) => {
+        const headers: Record<string, string> = { "content-type": "application/json" };
+        if (auth !== undefined) headers.authorization = auth;
+        const response = await app.request(p, { method: m, headers, body: m === "GET" || m === "DELETE" ? undefined : b });
+        expect(response.status).toBeLessThan(500);
+        if (response.status >= 400) expect(await response.json()).toHaveProperty("error");
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

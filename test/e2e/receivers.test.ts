@@ -1,0 +1,201 @@
+import { createServer, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Reply } from "../../scripts/sample-receiver.ts";
+import { deliveriesOf, startHarness, type Harness } from "../support/harness.ts";
+import { waitFor } from "../support/wait-for.ts";
+
+let harness: Harness | null = null;
+const servers: Server[] = [];
+afterEach(async () => {
+  await harness?.stop();
+  harness = null;
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+async function start(reply: (path: string, count: number) => Reply, env: Record<string, string> = {}): Promise<Harness> {
+  harness = await startHarness({ env, reply });
+  harness.start();
+  return harness;
+}
+
+/** A raw receiver for answers the sample receiver cannot give (trickles, endless bodies). */
+async function rawReceiver(respond: (response: ServerResponse) => void): Promise<string> {
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on("end", () => respond(response));
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function finalAttempts(h: Harness, jobId: string) {
+  const delivery = await waitFor(`a final delivery for job ${jobId}`, async () => {
+    const [row] = await deliveriesOf(h.sql, jobId);
+    return row && row.status !== "pending" ? row : null;
+  }, { timeoutMs: 30_000 });
+  const attempts = await h.sql<{ started_at: Date; duration_ms: number; status_code: number | null; error_kind: string | null; error_message: string | null; response_body: string | null; location: string | null; outcome: string }[]>`
+    select started_at, duration_ms, status_code, error_kind, error_message, response_body, location, outcome
+    from webhook_delivery_attempts where delivery_id = ${delivery.id} order by attempt_number`;
+  return { delivery, attempts };
+}
+
+async function jobAt(h: Harness, url: string): Promise<string> {
+  const jobId = await h.addJob("/unused");
+  await h.sql`update jobs set webhook_url = ${url} where id = ${jobId}`;
+  await h.publish(jobId);
+  return jobId;
+}
+
+describe("receivers' signals", () => {
+  it("waits at least the Retry-After seconds of a 429 before the next attempt", async () => {
+    const h = await start((_p, n) => (n === 1 ? { status: 429, headers: { "retry-after": "2" } } : { status: 200 }));
+    const jobId = await h.addJob("/limited");
+    await h.publish(jobId);
+    const { delivery, attempts } = await finalAttempts(h, jobId);
+    expect(delivery.status).toBe("sent");
+    const gapMs = attempts[1]!.started_at.getTime() - attempts[0]!.started_at.getTime();
+    expect(gapMs).toBeGreaterThanOrEqual(1_900);
+  });
+
+  it("honours a Retry-After HTTP date on a 503", async () => {
+    const h = await start((_p, n) => (n === 1 ? { status: 503, headers: { "retry-after": new Date(Date.now() + 3_000).toUTCString() } } : { status: 200 }));
+    const jobId = await h.addJob("/maintenance");
+    await h.publish(jobId);
+    const { attempts } = await finalAttempts(h, jobId);
+    const gapMs = attempts[1]!.started_at.getTime() - attempts[0]!.started_at.getTime();
+    expect(gapMs).toBeGreaterThanOrEqual(1_000); // an HTTP date has whole-second precision
+  });
+
+  it("caps a Retry-After at WEBHOOK_RETRY_MAX_DELAY", async () => {
+    const h = await start((_p, n) => (n === 1 ? { status: 429, headers: { "retry-after": "3600" } } : { status: 200 }), { WEBHOOK_RETRY_MAX_DELAY: "1s" });
+    const jobId = await h.addJob("/limited");
+    await h.publish(jobId);
+    const { delivery, attempts } = await finalAttempts(h, jobId);
+    expect(delivery.status).toBe("sent");
+    expect(attempts[1]!.started_at.getTime() - attempts[0]!.started_at.getTime()).toBeLessThan(5_000);
+  });
+
+  it("fails a delivery after one attempt when the receiver answers 410 Gone", async () => {
+    const h = await start(() => ({ status: 410 }));
+    const jobId = await h.addJob("/gone");
+    await h.publish(jobId);
+    const { delivery, attempts } = await finalAttempts(h, jobId);
+    expect(delivery).toMatchObject({ status: "failed", attempts: 1 });
+    expect(attempts.map((a) => [a.status_code, a.outcome])).toEqual([[410, "failed"]]);
+  });
+
+  it("retries a 3xx without following it, and records its Location", async () => {
+    const h = await start((path, n) => (path === "/moved" && n === 1 ? { status: 302, headers: { location: "http://169.254.169.254/latest/meta-data/" } } : { status: 200 }));
+    const jobId = await h.addJob("/moved");
+    await h.publish(jobId);
+    const { delivery, attempts } = await finalAttempts(h, jobId);
+    expect(delivery).toMatchObject({ status: "sent", attempts: 2 });
+    expect(attempts[0]).toMatchObject({ status_code: 302, outcome: "retry", location: "http://169.254.169.254/latest/meta-data/" });
+    expect(h.receiver.receipts.map((r) => r.path)).toEqual(["/moved", "/moved"]);
+  });
+});
+
+describe("hostile receivers", () => {
+  const env = { WEBHOOK_TIMEOUT: "2s", WEBHOOK_MAX_RETRIES: "1" };
+
+  it("cuts a body that trickles one byte at a time at the whole-request deadline, and records a timeout", async () => {
+    const h = await start(() => ({ status: 200 }), env);
+    const url = await rawReceiver((response) => {
+      response.writeHead(200, { "content-type": "text/plain" });
+      const timer = setInterval(() => (response.destroyed ? clearInterval(timer) : response.write("x")), 300);
+      response.on("close", () => clearInterval(timer));
+    });
+    const { attempts } = await finalAttempts(h, await jobAt(h, `${url}/trickle`));
+    expect(attempts[0]).toMatchObject({ error_kind: "timeout", outcome: "failed" });
+    expect(attempts[0]!.duration_ms).toBeLessThan(3_000);
+  });
+
+  it("reads an endless body only up to the cap and keeps its first 4 KiB", async () => {
+    const h = await start(() => ({ status: 200 }), env);
+    const url = await rawReceiver((response) => {
+      response.writeHead(200, { "content-type": "text/plain" });
+      const chunk = Buffer.alloc(16 * 1024, "e");
+      const pump = () => {
+        while (!response.destroyed && response.write(chunk));
+        if (!response.destroyed) response.once("drain", pump);
+      };
+      pump();
+    });
+    const { delivery, attempts } = await finalAttempts(h, await jobAt(h, `${url}/endless`));
+    expect(delivery.status).toBe("sent");
+    expect(attempts[0]!.response_body).toBe("e".repeat(4096));
+    expect(attempts[0]!.duration_ms).toBeLessThan(3_000);
+  });
+
+  it("answers a 1 GB chunked body within the deadline without holding it in memory", async () => {
+    const h = await start(() => ({ status: 200 }), env);
+    let sentBytes = 0;
+    const url = await rawReceiver((response) => {
+      response.writeHead(500, { "content-type": "application/octet-stream" });
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      const pump = () => {
+        while (!response.destroyed && sentBytes < 1024 ** 3 && response.write(chunk)) sentBytes += chunk.length;
+        if (!response.destroyed && sentBytes < 1024 ** 3) response.once("drain", pump);
+        else response.end();
+      };
+      pump();
+    });
+    const rssBefore = process.memoryUsage().rss;
+    const { attempts } = await finalAttempts(h, await jobAt(h, `${url}/huge`));
+    expect(attempts[0]).toMatchObject({ status_code: 500, outcome: "failed" });
+    expect(attempts[0]!.duration_ms).toBeLessThan(3_000);
+    expect(sentBytes).toBeLessThan(64 * 1024 ** 2);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 ** 2);
+  });
+
+  it("never inflates a gzip bomb: the body is kept as the raw compressed bytes", async () => {
+    const bomb = gzipSync(Buffer.alloc(256 * 1024 ** 2, 0)); // 256 MiB of zeros in about 256 KiB
+    const h = await start(() => ({ status: 200 }), env);
+    let acceptEncoding: string | undefined;
+    const url = await rawReceiver((response) => {
+      response.writeHead(200, { "content-encoding": "gzip", "content-type": "application/json" });
+      response.end(bomb);
+    });
+    servers.at(-1)!.on("request", (request) => (acceptEncoding = request.headers["accept-encoding"]));
+    const rssBefore = process.memoryUsage().rss;
+    const { attempts } = await finalAttempts(h, await jobAt(h, `${url}/bomb`));
+    expect(acceptEncoding).toBe("identity");
+    expect(attempts[0]).toMatchObject({ status_code: 200, outcome: "sent" });
+    // The gzip magic bytes 1f 8b: 0x1f survives, 0x8b is not UTF-8 and is replaced.
+    expect(attempts[0]!.response_body?.startsWith("\u001f\ufffd")).toBe(true);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 ** 2);
+  });
+
+  it("stores a response with invalid UTF-8 and NUL bytes safely", async () => {
+    const h = await start(() => ({ status: 200 }), env);
+    const url = await rawReceiver((response) => {
+      response.writeHead(400, { "content-type": "text/plain" });
+      response.end(Buffer.from([0x6f, 0x6b, 0x00, 0xff, 0xfe, 0x21]));
+    });
+    const { attempts } = await finalAttempts(h, await jobAt(h, `${url}/binary`));
+    expect(attempts[0]).toMatchObject({ status_code: 400, outcome: "failed", response_body: "ok\ufffd\ufffd!" });
+  });
+});
+
+describe("blocked destinations", () => {
+  it("fails a delivery to a denied address at once, with blocked_destination and the address on the attempt row, and never connects", async () => {
+    // Only 127.0.0.2 is opened: the receiver on 127.0.0.1 is as private as any internal service.
+    const h = await start(() => ({ status: 200 }), { WEBHOOK_ALLOWED_CIDRS: "127.0.0.2/32" });
+    const loopback = await jobAt(h, `${h.receiver.url}/internal`);
+    const metadata = await jobAt(h, "http://169.254.169.254/latest/meta-data/");
+    for (const [jobId, address] of [[loopback, "127.0.0.1"], [metadata, "169.254.169.254"]] as const) {
+      const { delivery, attempts } = await finalAttempts(h, jobId);
+      expect(delivery).toMatchObject({ status: "failed", attempts: 1 });
+      expect(attempts).toHaveLength(1);
+      expect(attempts[0]).toMatchObject({ error_kind: "blocked_destination", outcome: "failed", status_code: null });
+      expect(attempts[0]!.error_message).toContain(address);
+    }
+    expect(h.receiver.receipts).toHaveLength(0);
+  });
+});
