@@ -8,7 +8,7 @@ import { createKafkaSource } from "./adapters/kafka/kafka-source.ts";
 import { openDatabase } from "./adapters/open-database.ts";
 import type { Runtime } from "./adapters/runtime/runtime.ts";
 import { systemClock } from "./adapters/system-clock.ts";
-import { webCryptoHmacSha256 } from "./adapters/web-crypto-hmac.ts";
+import { nodeCryptoHmacSha256 } from "./adapters/node-crypto-hmac.ts";
 import { parseConfig } from "./app/config.ts";
 import { wireDispatcher } from "./app/wire.ts";
 
@@ -39,7 +39,7 @@ const dispatcher = wireDispatcher(
     config,
     db: database.db,
     sender,
-    hmac: webCryptoHmacSha256,
+    hmac: nodeCryptoHmacSha256,
     clock: systemClock,
     random: Math.random,
     newId: () => crypto.randomUUID(),

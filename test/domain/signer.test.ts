@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import { inspect } from "node:util";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { nodeCryptoHmacSha256 } from "../../src/adapters/node-crypto-hmac.ts";
 import { webCryptoHmacSha256 } from "../../src/adapters/web-crypto-hmac.ts";
 import { makeSecret } from "../../src/domain/secret.ts";
 import { secretKeyBytes, signWebhook, validateSecret, webhookIdFor } from "../../src/domain/signer.ts";
@@ -9,6 +10,22 @@ import { secretKeyBytes, signWebhook, validateSecret, webhookIdFor } from "../..
 const utf8 = new TextEncoder();
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const body = utf8.encode('{"job_id":"0b9e4c1e-8f5a-4d7e-9a51-7f2d7e1f3a10","status":"succeeded"}');
+
+describe("HMAC implementations", () => {
+  it.each([
+    ["node:crypto", nodeCryptoHmacSha256],
+    ["Web Crypto", webCryptoHmacSha256],
+  ])("%s reproduces the Standard Webhooks test vector", async (_name, hmac) => {
+    const headers = await signWebhook({
+      hmac,
+      webhookId: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+      timestampSeconds: 1614265330,
+      body: utf8.encode('{"test": 2432232314}'),
+      secrets: [makeSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")],
+    });
+    expect(headers["webhook-signature"]).toBe("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+  });
+});
 
 describe("signWebhook", () => {
   it("reproduces the Standard Webhooks test vector", async () => {

@@ -8,7 +8,7 @@ import { createJsonLogger } from "../../src/adapters/json-logger.ts";
 import { connectPostgres } from "../../src/adapters/postgres/connect.ts";
 import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
-import { webCryptoHmacSha256 } from "../../src/adapters/web-crypto-hmac.ts";
+import { nodeCryptoHmacSha256 } from "../../src/adapters/node-crypto-hmac.ts";
 import { parseConfig } from "../../src/app/config.ts";
 import { wireDispatcher } from "../../src/app/wire.ts";
 import { TEST_SECRET } from "../support/harness.ts";
@@ -47,7 +47,7 @@ describe("database outage", () => {
       config: parsed.config,
       db,
       sender,
-      hmac: webCryptoHmacSha256,
+      hmac: nodeCryptoHmacSha256,
       clock: systemClock,
       random: Math.random,
       newId: randomUUID,

@@ -5,7 +5,7 @@ import { createUndiciSender } from "../../src/adapters/http/undici-sender.ts";
 import { connectPostgres } from "../../src/adapters/postgres/connect.ts";
 import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
-import { webCryptoHmacSha256 } from "../../src/adapters/web-crypto-hmac.ts";
+import { nodeCryptoHmacSha256 } from "../../src/adapters/node-crypto-hmac.ts";
 import { parseConfig, type Config } from "../../src/app/config.ts";
 import { wireDispatcher, type Dispatcher } from "../../src/app/wire.ts";
 import type { Database } from "../../src/ports/database.ts";
@@ -61,7 +61,7 @@ export async function startHarness(options: {
     config: parsed.config,
     db,
     sender,
-    hmac: webCryptoHmacSha256,
+    hmac: nodeCryptoHmacSha256,
     clock: systemClock,
     random: Math.random,
     newId: randomUUID,
