@@ -5,6 +5,7 @@ import type { EventSource, IncomingEvent } from "../ports/event-source.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { WebhookSender } from "../ports/webhook-sender.ts";
 import { acceptEvents, type AcceptSummary } from "./accept-events.ts";
+import { withBatchedCompletion } from "./batched-completion.ts";
 import type { Config } from "./config.ts";
 import { deliverOne } from "./deliver-one.ts";
 import { createOutboxPoller, type OutboxPoller } from "./outbox-poller.ts";
@@ -41,6 +42,8 @@ export interface Dispatcher {
  * a worker that dies holds its deliveries no longer than this.
  */
 const LEASE_MARGIN_MS = 30_000;
+/** Most completions written in one statement. */
+const COMPLETION_BATCH = 256;
 
 /** Composes the use cases from their dependencies. The one place where the app is wired by hand. */
 export function wireDispatcher(
@@ -48,12 +51,14 @@ export function wireDispatcher(
   options: { readonly inputs?: (acceptBatch: AcceptBatch) => readonly EventSource[] } = {},
 ): Dispatcher {
   const { config, db, logger, clock } = deps;
+  // One completion statement per batch of finished attempts instead of one per delivery.
+  const deliveries = withBatchedCompletion(db.deliveries, { maxBatch: COMPLETION_BATCH });
   const scheduler = createScheduler({
     deliveries: db.deliveries,
     deliver: (delivery) =>
       deliverOne(
         {
-          deliveries: db.deliveries,
+          deliveries,
           sender: deps.sender,
           hmac: deps.hmac,
           clock,

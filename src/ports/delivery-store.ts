@@ -30,6 +30,13 @@ export interface ClaimedDelivery extends Delivery {
   readonly secrets: readonly Secret[] | null;
 }
 
+export interface CompleteAttempt {
+  readonly deliveryId: string;
+  readonly leaseToken: string;
+  readonly attempt: DeliveryAttempt;
+  readonly next: NextState;
+}
+
 export interface DeliveryWithAttempts {
   readonly delivery: Delivery;
   /** Ordered by attempt number. */
@@ -59,12 +66,13 @@ export interface DeliveryStore {
    * Records an attempt and moves the delivery to `next`, atomically and only if `leaseToken`
    * still holds the lease. Returns false (and changes nothing) when the lease was lost.
    */
-  completeAttempt(params: {
-    deliveryId: string;
-    leaseToken: string;
-    attempt: DeliveryAttempt;
-    next: NextState;
-  }): Promise<boolean>;
+  completeAttempt(params: CompleteAttempt): Promise<boolean>;
+
+  /**
+   * `completeAttempt` for many deliveries in one statement: each item is fenced by its own
+   * token; returns, in order, whether each one's lease still held. All or nothing on error.
+   */
+  completeAttempts(items: readonly CompleteAttempt[]): Promise<readonly boolean[]>;
 
   /**
    * Gives a lease back without an attempt (graceful shutdown, or a destination at its limit):

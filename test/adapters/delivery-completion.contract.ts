@@ -36,6 +36,28 @@ export function describeCompletionContract(context: ContractContext): void {
       expect(await context.db.deliveries.claimDueDeliveries({ now: at(10 * LEASE_MS), limit: 5, leaseMs: LEASE_MS })).toEqual([]);
     });
 
+    it("completing many attempts in one call fences each by its own token and records only those whose lease held", async () => {
+      const [a, b, c] = [await claimOne(), await claimOne(), await claimOne()];
+      const attemptA = attemptRecord(a!.id, { startedAt: at(5), durationMs: 10 });
+      const attemptC = attemptRecord(c!.id, { statusCode: 500, outcome: "retry", startedAt: at(6), durationMs: 20 });
+      const results = await context.db.deliveries.completeAttempts([
+        { deliveryId: a!.id, leaseToken: a!.leaseToken, attempt: attemptA, next: { kind: "sent" } },
+        { deliveryId: b!.id, leaseToken: "00000000-0000-4000-8000-000000000000", attempt: attemptRecord(b!.id), next: { kind: "sent" } },
+        { deliveryId: c!.id, leaseToken: c!.leaseToken, attempt: attemptC, next: { kind: "retry", at: at(60_000), error: "HTTP 500" } },
+      ]);
+      expect(results).toEqual([true, false, true]);
+      expect((await context.db.deliveries.getDelivery(a!.id))?.delivery).toMatchObject({ status: "sent", attempts: 1 });
+      expect((await context.db.deliveries.getDelivery(a!.id))?.attempts).toEqual([attemptA]);
+      expect((await context.db.deliveries.getDelivery(b!.id))?.delivery).toMatchObject({ status: "pending", attempts: 0 });
+      expect((await context.db.deliveries.getDelivery(b!.id))?.attempts).toEqual([]);
+      expect((await context.db.deliveries.getDelivery(c!.id))?.delivery).toMatchObject({ status: "pending", attempts: 1, nextAttemptAt: at(60_000), lastError: "HTTP 500" });
+      expect((await context.db.deliveries.getDelivery(c!.id))?.attempts).toEqual([attemptC]);
+    });
+
+    it("completing an empty batch changes nothing", async () => {
+      expect(await context.db.deliveries.completeAttempts([])).toEqual([]);
+    });
+
     it("a retry completion keeps the delivery pending until the retry time, with the error", async () => {
       const claimed = await claimOne();
       const attempt = attemptRecord(claimed.id, {

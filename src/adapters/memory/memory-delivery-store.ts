@@ -1,6 +1,6 @@
 import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
 import type { ClaimedDelivery, DeliveryStore, NewDelivery } from "../../ports/delivery-store.ts";
-import { canonicalUuid, copyBytes, isUuid, type MemoryState, sqlStateError, type StoredDelivery } from "./memory-state.ts";
+import { canonicalUuid, cloneTables, copyBytes, isUuid, type MemoryState, sqlStateError, type StoredDelivery } from "./memory-state.ts";
 import { stateAfter } from "../../domain/delivery-state.ts";
 
 /**
@@ -9,7 +9,7 @@ import { stateAfter } from "../../domain/delivery-state.ts";
  * Each method changes the tables in one synchronous step, so it is atomic like one statement.
  */
 export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
-  return {
+  const store: DeliveryStore = {
     async createDeliveries(rows: readonly NewDelivery[]): Promise<readonly string[]> {
       const { deliveries } = state.tables;
       const taken = new Set([...deliveries.values()].map((d) => `${d.jobId} ${d.event}`));
@@ -96,6 +96,19 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
       return true;
     },
 
+    async completeAttempts(items) {
+      // Checked in full before anything is stored, as one statement would be: all or nothing.
+      const before = cloneTables(state.tables);
+      try {
+        const results: boolean[] = [];
+        for (const item of items) results.push(await store.completeAttempt(item));
+        return results;
+      } catch (error) {
+        state.tables = before;
+        throw error;
+      }
+    },
+
     async releaseLease({ deliveryId, leaseToken, now }): Promise<boolean> {
       const { deliveries } = state.tables;
       const current = deliveries.get(deliveryId.toLowerCase());
@@ -131,6 +144,7 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
         .map(publicDelivery);
     },
   };
+  return store;
 }
 
 /** A copy without the lease columns, so callers can neither see nor change the stored row. */

@@ -1,5 +1,5 @@
 import { makeSecret } from "../../domain/secret.ts";
-import type { ClaimedDelivery, DeliveryStore, NewDelivery } from "../../ports/delivery-store.ts";
+import type { ClaimedDelivery, CompleteAttempt, DeliveryStore, NewDelivery } from "../../ports/delivery-store.ts";
 import { type AttemptRow, type DeliveryRow, toAttempt, toDelivery } from "./delivery-rows.ts";
 import { isUuid, type SqlClient } from "./sql-client.ts";
 import { stateAfter } from "../../domain/delivery-state.ts";
@@ -16,7 +16,7 @@ interface ClaimedRow extends DeliveryRow {
 }
 
 export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
-  return {
+  const store: DeliveryStore = {
     async createDeliveries(rows: readonly NewDelivery[]): Promise<readonly string[]> {
       if (rows.length === 0) return [];
       // One statement whatever the batch size: each column travels as one array parameter.
@@ -79,37 +79,57 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
       }));
     },
 
-    async completeAttempt({ deliveryId, leaseToken, attempt, next }): Promise<boolean> {
-      if (!isUuid(deliveryId) || !isUuid(leaseToken)) return false;
-      const { status, nextAttemptAt, lastError } = stateAfter(next);
-      const finishedAt = new Date(attempt.startedAt.getTime() + attempt.durationMs);
-      // The attempt row is inserted from the update's result, so a lost lease records nothing.
-      const [result] = await sql<{ matched: number }[]>`
-        with updated as (
-          update webhook_deliveries
-          set status = ${status},
-              attempts = ${attempt.attemptNumber}::int,
-              last_attempt_at = ${attempt.startedAt},
-              last_error = ${lastError}::text,
-              next_attempt_at = ${nextAttemptAt}::timestamptz,
+    async completeAttempt(item): Promise<boolean> {
+      const [matched] = await store.completeAttempts([item]);
+      return matched === true;
+    },
+
+    async completeAttempts(items): Promise<readonly boolean[]> {
+      // A malformed id or token can hold no lease; leaving it out keeps the uuid casts safe.
+      const valid = items.filter((i) => isUuid(i.deliveryId) && isUuid(i.leaseToken));
+      if (valid.length === 0) return items.map(() => false);
+      const states = valid.map((i) => stateAfter(i.next));
+      const column = <T,>(pick: (item: CompleteAttempt, index: number) => T) => sql.array(valid.map(pick) as never[]);
+      // One statement for the whole batch; each attempt row is inserted from the update's
+      // result, so an item whose lease was lost records nothing.
+      const updated = await sql<{ id: string }[]>`
+        with input as (
+          select * from unnest(
+            ${column((i) => i.deliveryId)}::uuid[], ${column((i) => i.leaseToken)}::uuid[],
+            ${column((_i, n) => states[n]!.status)}::text[], ${column((_i, n) => states[n]!.lastError)}::text[],
+            ${sql.array(states.map((st) => st.nextAttemptAt) as never[], TIMESTAMPTZ)}::timestamptz[],
+            ${column((i) => i.attempt.attemptNumber)}::int[],
+            ${sql.array(valid.map((i) => i.attempt.startedAt) as never[], TIMESTAMPTZ)}::timestamptz[],
+            ${column((i) => Math.round(i.attempt.durationMs))}::int[], ${column((i) => i.attempt.statusCode)}::int[],
+            ${column((i) => i.attempt.errorKind)}::text[], ${column((i) => i.attempt.errorMessage)}::text[],
+            ${column((i) => i.attempt.responseBody)}::text[], ${column((i) => i.attempt.location)}::text[],
+            ${column((i) => i.attempt.outcome)}::text[]
+          ) as i(id, token, status, last_error, next_attempt_at, attempt_number, started_at, duration_ms,
+                 status_code, error_kind, error_message, response_body, location, outcome)
+        ), updated as (
+          update webhook_deliveries d
+          set status = i.status,
+              attempts = i.attempt_number,
+              last_attempt_at = i.started_at,
+              last_error = i.last_error,
+              next_attempt_at = i.next_attempt_at,
               locked_until = null,
               lease_token = null,
-              updated_at = ${finishedAt}
-          where id = ${deliveryId} and lease_token = ${leaseToken}
-          returning id
+              updated_at = i.started_at + make_interval(secs => i.duration_ms / 1000.0)
+          from input i
+          where d.id = i.id and d.lease_token = i.token
+          returning d.id
         ), recorded as (
           insert into webhook_delivery_attempts
             (delivery_id, attempt_number, started_at, duration_ms, status_code, error_kind,
              error_message, response_body, location, outcome)
-          select id, ${attempt.attemptNumber}::int, ${attempt.startedAt},
-                 ${Math.round(attempt.durationMs)}::int, ${attempt.statusCode}::int,
-                 ${attempt.errorKind}::text, ${attempt.errorMessage}::text,
-                 ${attempt.responseBody}::text, ${attempt.location}::text, ${attempt.outcome}::text
-          from updated
-          returning delivery_id
+          select i.id, i.attempt_number, i.started_at, i.duration_ms, i.status_code, i.error_kind,
+                 i.error_message, i.response_body, i.location, i.outcome
+          from input i join updated u on u.id = i.id
         )
-        select count(*)::int as matched from updated`;
-      return result !== undefined && result.matched > 0;
+        select id from updated`;
+      const matched = new Set(updated.map((row) => row.id));
+      return items.map((i) => isUuid(i.deliveryId) && isUuid(i.leaseToken) && matched.has(i.deliveryId.toLowerCase()));
     },
 
     async releaseLease({ deliveryId, leaseToken, now }): Promise<boolean> {
@@ -144,4 +164,5 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
       return rows.map(toDelivery);
     },
   };
+  return store;
 }
