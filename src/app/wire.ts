@@ -53,22 +53,19 @@ export function wireDispatcher(
   const { config, db, logger, clock } = deps;
   // One completion statement per batch of finished attempts instead of one per delivery.
   const deliveries = withBatchedCompletion(db.deliveries, { maxBatch: COMPLETION_BATCH });
+  const deliverDeps = {
+    deliveries,
+    sender: deps.sender,
+    hmac: deps.hmac,
+    clock,
+    random: deps.random,
+    backoff: config.backoff,
+    timeoutMs: config.webhookTimeoutMs,
+    logger: logger.child({ component: "delivery" }),
+  };
   const scheduler = createScheduler({
     deliveries: db.deliveries,
-    deliver: (delivery) =>
-      deliverOne(
-        {
-          deliveries,
-          sender: deps.sender,
-          hmac: deps.hmac,
-          clock,
-          random: deps.random,
-          backoff: config.backoff,
-          timeoutMs: config.webhookTimeoutMs,
-          logger: logger.child({ component: "delivery" }),
-        },
-        delivery,
-      ),
+    deliver: (delivery) => deliverOne(deliverDeps, delivery),
     clock,
     logger: logger.child({ component: "scheduler" }),
     concurrency: config.concurrency,
