@@ -7,17 +7,19 @@ interface Waiting {
 }
 
 /**
- * The store with `completeAttempt` batched by group commit: the first completion is written at
- * once; those that arrive while a write is in flight wait for it and then go together in one
- * `completeAttempts` statement. Nothing waits on a timer, so a lone completion is as fast as
- * before, and under load a statement per delivery becomes a statement per batch.
+ * The store with `completeAttempt` batched by group commit: a completion is written at once
+ * while fewer than `maxWriters` writes are in flight; those that arrive meanwhile wait and then
+ * go together in one `completeAttempts` statement. Nothing waits on a timer, so a lone
+ * completion is as fast as before, and under load a statement per delivery becomes a statement
+ * per batch. Several writers keep an attempt's slot from waiting behind a whole batch write.
  */
-export function withBatchedCompletion(store: DeliveryStore, options: { maxBatch: number }): DeliveryStore {
+export function withBatchedCompletion(store: DeliveryStore, options: { maxBatch: number; maxWriters?: number }): DeliveryStore {
   const queue: Waiting[] = [];
-  let writing = false;
+  const maxWriters = options.maxWriters ?? 1;
+  let writers = 0;
 
   async function writeQueued(): Promise<void> {
-    writing = true;
+    writers++;
     while (queue.length > 0) {
       const batch = queue.splice(0, options.maxBatch);
       try {
@@ -28,7 +30,7 @@ export function withBatchedCompletion(store: DeliveryStore, options: { maxBatch:
         batch.forEach((waiting) => waiting.reject(error));
       }
     }
-    writing = false;
+    writers--;
   }
 
   return {
@@ -36,7 +38,7 @@ export function withBatchedCompletion(store: DeliveryStore, options: { maxBatch:
     completeAttempt(item) {
       return new Promise<boolean>((resolve, reject) => {
         queue.push({ item, resolve, reject });
-        if (!writing) void writeQueued();
+        if (writers < maxWriters) void writeQueued();
       });
     },
   };

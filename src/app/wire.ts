@@ -44,6 +44,8 @@ export interface Dispatcher {
 const LEASE_MARGIN_MS = 30_000;
 /** Most completions written in one statement. */
 const COMPLETION_BATCH = 256;
+/** Completion statements in flight at once; the pool has 10 connections (PGlite's 1 serialises them). */
+const COMPLETION_WRITERS = 3;
 
 /** Composes the use cases from their dependencies. The one place where the app is wired by hand. */
 export function wireDispatcher(
@@ -52,7 +54,7 @@ export function wireDispatcher(
 ): Dispatcher {
   const { config, db, logger, clock } = deps;
   // One completion statement per batch of finished attempts instead of one per delivery.
-  const deliveries = withBatchedCompletion(db.deliveries, { maxBatch: COMPLETION_BATCH });
+  const deliveries = withBatchedCompletion(db.deliveries, { maxBatch: COMPLETION_BATCH, maxWriters: COMPLETION_WRITERS });
   const deliverDeps = {
     deliveries,
     sender: deps.sender,

@@ -175,3 +175,32 @@ describe("scheduler, per-destination limit", () => {
     await running;
   });
 });
+
+describe("scheduler, waiting for a destination", () => {
+  it("keeps a delivery whose destination is busy and starts it when that destination's slot frees, giving back only what exceeds the limit", async () => {
+    const db = createMemoryDatabase();
+    await withDeliveries(db, 3); // all to https://receiver.example/hook
+    let releases = 0;
+    const counting = {
+      ...db.deliveries,
+      releaseLease: (params: Parameters<typeof db.deliveries.releaseLease>[0]) => {
+        releases++;
+        return db.deliveries.releaseLease(params);
+      },
+    };
+    const worker = completingDeliver(db, { hold: true });
+    const scheduler = createScheduler(options(db, worker.deliver, { deliveries: counting, concurrency: 4, perDestinationConcurrency: 1 }));
+    const controller = new AbortController();
+    controllers.push(controller);
+    const running = scheduler.run(controller.signal);
+    await waitFor("one attempt in flight", () => worker.stats().waiting === 1);
+    await waitFor("the delivery over the limit to be given back", () => releases === 1);
+    worker.releaseAll();
+    await waitFor("the waiting delivery to start", () => worker.stats().waiting === 1 && worker.delivered.length === 1);
+    expect(worker.stats().maxInFlight).toBe(1);
+    worker.releaseAll();
+    await waitFor("both attempts done", () => worker.delivered.length === 2);
+    controller.abort();
+    await running;
+  });
+});
