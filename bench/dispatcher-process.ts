@@ -1,0 +1,148 @@
+/**
+ * Starts the dispatcher (`node --import tsx src/main.ts`) as its own process and reads its CPU
+ * time and memory from /proc. tsx is only a loader here, so the spawned pid is the dispatcher
+ * itself; `start` checks that (its command line names src/main.ts and it has no child processes).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { cpuMicrosOf, statusKilobytes } from "./proc-stats.ts";
+import { sleep, trackChild, within } from "./scope.ts";
+
+const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+export interface DispatcherProcess {
+  readonly pid: number;
+  /** performance.now() when spawned, and when /healthz first answered (ready to deliver). */
+  readonly spawnedAt: number;
+  readonly readyAt: number;
+  /** utime + stime of the process so far, µs. */
+  cpuMicros(): number;
+  /** VmHWM: the most resident memory the process has had, bytes. */
+  peakRssBytes(): number;
+  /** VmRSS now, bytes. */
+  rssBytes(): number;
+  /** Warning and error log lines seen so far (the last 20), for failure messages and the results. */
+  logTail(): readonly string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The settings every benchmark run shares; `env` adds or overrides. WEBHOOK_ALLOWED_CIDRS opens
+ * loopback (the SSRF guard denies it by default) and LOG_LEVEL=warn avoids a log line per delivery.
+ */
+export function dispatcherEnv(env: Record<string, string>): Record<string, string> {
+  return {
+    WEBHOOK_ALLOWED_CIDRS: "127.0.0.0/8",
+    HTTP_HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+    DISPATCH_CONCURRENCY: "64",
+    ...env,
+  };
+}
+
+export async function startDispatcher(env: Record<string, string>, readyTimeoutMs = 60_000): Promise<DispatcherProcess> {
+  // The start-up line is logged at info, which LOG_LEVEL=warn hides: readiness is the first
+  // answer of /healthz on a port chosen here (the server starts just before the dispatcher loop).
+  const port = await freePort();
+  const spawnedAt = performance.now();
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, HTTP_PORT: String(port) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  trackChild(child);
+  const pid = child.pid!;
+  const tail: string[] = [];
+  const keep = (line: string) => {
+    if (line.trim() === "" || /"level":"(debug|info)"/.test(line)) return;
+    tail.push(line.slice(0, 500));
+    if (tail.length > 20) tail.shift();
+  };
+  let buffered = { out: "", err: "" };
+  for (const stream of ["out", "err"] as const) {
+    (stream === "out" ? child.stdout! : child.stderr!).on("data", (chunk: Buffer) => {
+      const lines = (buffered[stream] + chunk.toString("utf8")).split("\n");
+      buffered = { ...buffered, [stream]: lines.pop() ?? "" };
+      lines.forEach(keep);
+    });
+  }
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    // Graceful shutdown waits for attempts in flight; a benchmark has nothing left to wait for.
+    await within(3_000, exited, "dispatcher SIGTERM").catch(async () => {
+      child.kill("SIGKILL");
+      await exited;
+    });
+  };
+
+  let readyAt: number;
+  try {
+    await within(readyTimeoutMs, waitForHealthz(port, exited), "dispatcher start-up");
+    readyAt = performance.now();
+    checkIsDispatcher(pid);
+  } catch (error) {
+    await stop();
+    throw new Error(`${(error as Error).message}\n${tail.join("\n")}`);
+  }
+  return {
+    pid,
+    spawnedAt,
+    readyAt,
+    cpuMicros: () => cpuMicrosOf(pid),
+    peakRssBytes: () => statusKilobytes(pid, "VmHWM") * 1024,
+    rssBytes: () => statusKilobytes(pid, "VmRSS") * 1024,
+    logTail: () => [...tail],
+    stop,
+  };
+}
+
+async function waitForHealthz(port: number, exited: Promise<void>): Promise<void> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (;;) {
+    if (gone) throw new Error("dispatcher exited during start-up");
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) return;
+    await sleep(10);
+  }
+}
+
+function checkIsDispatcher(pid: number): void {
+  const commandLine = commandLineOf(pid);
+  // tsx may start esbuild's transform service as a child when its cache misses (a changed
+  // source file): that only compiles. A child node process would mean the work happens elsewhere.
+  const children = readdirSync(`/proc/${pid}/task`)
+    .flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim().split(" "))
+    .filter((child) => child !== "")
+    .map(commandLineOf)
+    .filter((line) => !line.includes("/esbuild "));
+  if (!commandLine.includes("src/main.ts") || children.length > 0) {
+    throw new Error(`pid ${pid} is not the dispatcher itself (command line "${commandLine}", children: ${children.join("; ")})`);
+  }
+}
+
+function commandLineOf(pid: number | string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return ""; // exited meanwhile
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * What every scenario shares: the context of one benchmark invocation, repeating a measurement
+ * (warm-up, then N runs, each in its own time-bounded scope), and timing one dispatcher process
+ * that drains a known number of events to `sent`.
+ */
+import type postgres from "postgres";
+import { backendCpuMicros, waitForStatusCount } from "./database.ts";
+import { dispatcherEnv, startDispatcher } from "./dispatcher-process.ts";
+import type { Receiver } from "./receiver-client.ts";
+import { round } from "./stats.ts";
+import { withDeadline, type Scope } from "./scope.ts";
+
+export interface BenchContext {
+  /** Postgres URL of a database the benchmark may create databases from. */
+  readonly adminUrl: string;
+  readonly brokers: readonly string[];
+  readonly receiver: Receiver;
+  /** The webhook secret of every benchmark job (`whsec_…`). */
+  readonly secret: string;
+  /** Events per throughput run (BENCH_EVENTS). */
+  readonly events: number;
+  /** Measured runs per scenario (BENCH_RUNS). */
+  readonly runs: number;
+}
+
+/** A generous bound for draining `events`: start-up, plus 3 ms per event (about 330 events/s). */
+export function drainDeadlineMs(events: number): number {
+  return 120_000 + events * 3;
+}
+
+/** Runs a warm-up, then `ctx.runs` measured runs; each run gets its own scope and deadline. */
+export async function repeat<T>(
+  ctx: BenchContext,
+  label: string,
+  deadlineMs: number,
+  run: (scope: Scope, kind: "warm-up" | "measured") => Promise<T>,
+  describe: (result: T) => string,
+): Promise<T[]> {
+  await withDeadline(`${label} warm-up`, deadlineMs, (scope) => run(scope, "warm-up"));
+  const results: T[] = [];
+  for (let i = 1; i <= ctx.runs; i++) {
+    const result = await withDeadline(`${label} run ${i}/${ctx.runs}`, deadlineMs, (scope) => run(scope, "measured"));
+    console.error(`bench: ${label} run ${i}/${ctx.runs}: ${describe(result)}`);
+    results.push(result);
+  }
+  return results;
+}
+
+export interface DrainResult {
+  readonly events: number;
+  /** From the dispatcher ready (/healthz answers) to all `events` sent, ms: the headline time. */
+  readonly drainMs: number;
+  /** From spawning the process, start-up and migrations included, ms. */
+  readonly drainMsFromSpawn: number;
+  /** From the first to the last receipt at the receiver: the rate once work flows, ms. */
+  readonly steadyMs: number;
+  readonly eventsPerSecond: number;
+  readonly steadyEventsPerSecond: number;
+  /** Dispatcher CPU (user + system) from ready to drained, per event, µs. */
+  readonly cpuUsPerDelivery: number;
+  readonly peakRssBytes: number;
+  /**
+   * CPU of the Postgres backends serving the dispatcher, per event, µs (not counted: WAL writer,
+   * checkpointer, autovacuum, which other databases' work shares).
+   */
+  readonly postgresCpuUsPerDelivery: number;
+  /** Receiver CPU per request, µs, over the whole run. */
+  readonly receiverCpuUsPerRequest: number;
+  readonly signatureFailures: number;
+}
+
+/**
+ * Starts a dispatcher with `env` on `database` and waits until `events` distinct jobs reached the
+ * receiver's /ok and as many deliveries are `sent` in the database.
+ */
+export async function measureDrain(
+  ctx: BenchContext,
+  scope: Scope,
+  options: { env: Record<string, string>; sql: postgres.Sql; events: number },
+): Promise<DrainResult> {
+  await ctx.receiver.reset();
+  const dispatcher = await startDispatcher(dispatcherEnv(options.env));
+  scope.defer(`stop dispatcher ${dispatcher.pid}`, () => dispatcher.stop());
+  const cpuAtReady = dispatcher.cpuMicros();
+  const backendsAtReady = await backendCpuMicros(options.sql);
+  try {
+    await ctx.receiver.waitFor("/ok", options.events, drainDeadlineMs(options.events), scope.signal);
+    // Receipt comes before the completion write; polling only now keeps its cost off the drain.
+    await waitForStatusCount(options.sql, { status: "sent", count: options.events, everyMs: 20, signal: scope.signal });
+  } catch (error) {
+    const stats = await ctx.receiver.stats().catch(() => null);
+    const reached = stats?.counts["/ok"]?.unique ?? "?";
+    throw new Error(`${(error as Error).message} (${reached} of ${options.events} jobs reached /ok)\n${dispatcher.logTail().join("\n")}`);
+  }
+  const drainedAt = performance.now();
+  const cpuMicros = dispatcher.cpuMicros() - cpuAtReady;
+  const peakRssBytes = dispatcher.peakRssBytes();
+  let postgresMicros = 0;
+  for (const [pid, micros] of await backendCpuMicros(options.sql)) postgresMicros += micros - (backendsAtReady.get(pid) ?? 0);
+  const stats = await ctx.receiver.stats();
+  await dispatcher.stop();
+  const drainMs = drainedAt - dispatcher.readyAt;
+  const steadyMs = Math.max(stats.lastOkAt - stats.firstOkAt, 1);
+  const requests = Object.values(stats.counts).reduce((sum, c) => sum + c.requests, 0);
+  return {
+    events: options.events,
+    drainMs: round(drainMs),
+    drainMsFromSpawn: round(drainedAt - dispatcher.spawnedAt),
+    steadyMs: round(steadyMs),
+    eventsPerSecond: round(options.events / (drainMs / 1000)),
+    steadyEventsPerSecond: round(options.events / (steadyMs / 1000)),
+    cpuUsPerDelivery: round(cpuMicros / options.events, 1),
+    peakRssBytes,
+    postgresCpuUsPerDelivery: round(postgresMicros / options.events, 1),
+    receiverCpuUsPerRequest: round(stats.cpuMicros / Math.max(requests, 1), 1),
+    signatureFailures: stats.signatureFailures,
+  };
+}
+
+export function describeDrain(result: DrainResult): string {
+  return `${result.eventsPerSecond} events/s (${(result.drainMs / 1000).toFixed(1)} s), ${result.cpuUsPerDelivery} µs CPU/delivery, peak RSS ${Math.round(result.peakRssBytes / 2 ** 20)} MiB`;
+}

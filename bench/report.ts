@@ -1,0 +1,174 @@
+/** The results file's shape, the issue's targets as measured ratios, and the markdown tables. */
+import { median, round } from "./stats.ts";
+
+export type Outcome =
+  | { runs: object[]; median: Record<string, number> }
+  | { error: string }
+  | { unavailable: string };
+
+export interface Results {
+  date: string;
+  finished: string;
+  machine: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  scenarios: Record<string, Outcome & { seconds: number }>;
+  targets?: Target[];
+}
+
+export interface Target {
+  measure: string;
+  target: string;
+  measured: string;
+  pass: boolean | null;
+}
+
+type Scenarios = Results["scenarios"];
+
+const mib = (bytes: number | undefined) => (bytes === undefined ? "—" : `${(bytes / 2 ** 20).toFixed(0)} MiB`);
+const num = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? "—" : round(n, digits).toLocaleString("en-US"));
+
+function med(scenarios: Scenarios, key: string, field: string): number | undefined {
+  const outcome = scenarios[key];
+  return outcome && "median" in outcome ? outcome.median[field] : undefined;
+}
+
+function why(scenarios: Scenarios, key: string): string | null {
+  const outcome = scenarios[key];
+  if (outcome === undefined) return "not run";
+  if ("error" in outcome) return `failed: ${outcome.error.split("\n")[0]}`;
+  if ("unavailable" in outcome) return `not available: ${outcome.unavailable}`;
+  return null;
+}
+
+/** Median of a per-run map (S5's ms per not-due size, S2's per-rate latencies). */
+function medianOf<T>(scenarios: Scenarios, key: string, pick: (run: T) => number | undefined): number | undefined {
+  const outcome = scenarios[key];
+  if (!outcome || !("runs" in outcome)) return undefined;
+  const values = (outcome.runs as T[]).map(pick).filter((v): v is number => v !== undefined && !Number.isNaN(v));
+  return values.length === 0 ? undefined : median(values);
+}
+
+interface S2Rate {
+  label: string;
+  ratePerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  producerLagP99Ms: number;
+  received: number;
+  produced: number;
+}
+interface S2Run {
+  rates: S2Rate[];
+  kafkaAlone: S2Rate;
+}
+interface S5Run {
+  medianMsByNotDue: Record<string, number>;
+  explain: string;
+}
+
+function ratioTarget(measure: string, target: string, a: number | undefined, b: number | undefined, atLeast: number): Target {
+  if (a === undefined || b === undefined) return { measure, target, measured: "not measured", pass: null };
+  const ratio = a / b;
+  return { measure, target, measured: round(ratio, 2).toString(), pass: ratio >= atLeast };
+}
+
+export function targetsOf(s: Scenarios): Target[] {
+  const s0 = med(s, "s0", "eventsPerSecond");
+  const s1a = med(s, "s1a", "eventsPerSecond");
+  const s1b = med(s, "s1b", "eventsPerSecond");
+  const p99 = medianOf<S2Run>(s, "s2", (run) => run.rates.find((r) => r.label === "1000/s")?.p99Ms);
+  const growth = med(s, "s4", "growthBytes");
+  const claimRatio = med(s, "s5", "ratio");
+  return [
+    ratioTarget("S1(a) / S0", "≥ 0.35", s1a, s0, 0.35),
+    ratioTarget("S1(b) / S0", "≥ 0.35", s1b, s0, 0.35),
+    ratioTarget("S1(a) / B1 (default settings)", "≥ 3", s1a, med(s, "b1default", "eventsPerSecond"), 3),
+    p99 === undefined
+      ? { measure: "S2 p99 at 1,000/s", target: "≤ 20 ms", measured: "not measured", pass: null }
+      : { measure: "S2 p99 at 1,000/s", target: "≤ 20 ms", measured: `${round(p99, 1)} ms`, pass: p99 <= 20 },
+    ratioTarget("S3 healthy throughput / S1(b) (faults on another origin)", "≥ 0.9", med(s, "s3", "eventsPerSecond"), s1b, 0.9),
+    growth === undefined
+      ? { measure: "S4 RSS growth over idle", target: "≤ 20 MB", measured: "not measured", pass: null }
+      : { measure: "S4 RSS growth over idle", target: "≤ 20 MB", measured: `${round(growth / 1e6, 1)} MB`, pass: growth <= 20e6 },
+    claimRatio === undefined
+      ? { measure: "S5 claim at 1,000,000 not due / at 0", target: "≤ 2", measured: "not measured", pass: null }
+      : { measure: "S5 claim at 1,000,000 not due / at 0", target: "≤ 2", measured: claimRatio.toString(), pass: claimRatio <= 2 },
+  ];
+}
+
+function throughputRow(s: Scenarios, key: string, name: string, base: { key: string; label: string } | null, notes: (m: (f: string) => number | undefined) => string): string {
+  const problem = why(s, key);
+  if (problem !== null) return `| ${name} | ${problem} | | | | |`;
+  const m = (field: string) => med(s, key, field);
+  const rate = m("eventsPerSecond") ?? m("healthyEventsPerSecond");
+  const baseRate = base === null ? undefined : med(s, base.key, "eventsPerSecond");
+  const ratio = rate !== undefined && baseRate !== undefined ? `${round(rate / baseRate, 2)} × ${base!.label}` : "—";
+  return `| ${name} | ${num(rate)} | ${ratio} | ${num(m("cpuUsPerDelivery"), 1)} | ${mib(m("peakRssBytes"))} | ${notes(m)} |`;
+}
+
+export function renderMarkdown(results: Results): string {
+  const s = results.scenarios;
+  const { events, runs } = results.settings as { events: number; runs: number };
+  const lines: string[] = [];
+  lines.push(`### Benchmark ${results.date} — ${events.toLocaleString("en-US")} events, median of ${runs} run(s) after a warm-up`);
+  lines.push("", `${String(results.machine.cpus)} cores (${String(results.machine.cpuModel)}), ${String(results.machine.memoryGiB)} GiB, Node ${String(results.machine.node)}. DISPATCH_CONCURRENCY=64; S1 and S2 have one receiver origin, so WEBHOOK_MAX_PER_DESTINATION=${String(results.settings.singleReceiverMaxPerDestination)} there; LOG_LEVEL=warn.`, "");
+  lines.push("| scenario | events/s | ratio | CPU µs/delivery | peak RSS | notes |", "|---|---:|---:|---:|---:|---|");
+  lines.push(throughputRow(s, "s0", "S0 limit: bare undici.request, 64 in flight", null, (m) => `sender = bench process; receiver ${num(m("receiverCpuUsPerRequest"), 1)} µs CPU/request`));
+  const drainNotes = (m: (f: string) => number | undefined) =>
+    `${num((m("drainMs") ?? 0) / 1000, 1)} s from ready, ${num((m("drainMsFromSpawn") ?? 0) / 1000, 1)} s from spawn; first→last receipt ${num(m("steadyEventsPerSecond"))}/s; ` +
+    `Postgres backends ${num(m("postgresCpuUsPerDelivery"))} µs, receiver ${num(m("receiverCpuUsPerRequest"))} µs CPU/delivery`;
+  lines.push(throughputRow(s, "s1a", "S1(a) outbox backlog → sent", { key: "s0", label: "S0" }, drainNotes));
+  lines.push(throughputRow(s, "s1b", "S1(b) Kafka backlog (4 partitions) → sent", { key: "s0", label: "S0" }, drainNotes));
+  lines.push(throughputRow(s, "s3", "S3 healthy 80%, hang+500 on another origin (limit 16)", { key: "s1b", label: "S1(b)" }, drainNotes));
+  lines.push(throughputRow(s, "s1b16", "S1(b) at limit 16, no faults (control for S3)", { key: "s1b", label: "S1(b)" }, drainNotes));
+  lines.push(throughputRow(s, "s3same", "S3 healthy 80%, hang+500 on the same origin (limit 64)", { key: "s1b", label: "S1(b)" }, (m) => `healthy sent in a ${num((m("windowMs") ?? 0) / 1000)} s window: ${num(m("healthySent"))}`));
+  lines.push(throughputRow(s, "b1default", "B1 graphile-worker 0.17, default settings", { key: "s0", label: "S0" }, (m) => `${num((m("drainMs") ?? 0) / 1000, 1)} s drain`));
+  lines.push(throughputRow(s, "b1batched", "B1 graphile-worker 0.17, batched settings", { key: "s0", label: "S0" }, (m) => `${num((m("drainMs") ?? 0) / 1000, 1)} s drain`));
+
+  lines.push("", "**S2 latency**, produce → receipt, open loop from Kafka:", "");
+  const s2problem = why(s, "s2");
+  if (s2problem !== null) lines.push(s2problem);
+  else {
+    lines.push("| rate | events/s | received / produced | p50 ms | p99 ms | max ms | producer lag p99 ms |", "|---|---:|---:|---:|---:|---:|---:|");
+    // Events not received within 30 s of their rate's end are left out of the percentiles: see the counts.
+    const labels = ((s.s2 as { runs: S2Run[] }).runs[0]?.rates ?? []).map((r) => r.label);
+    for (const label of labels) {
+      const pick = (f: "p50Ms" | "p99Ms" | "maxMs" | "producerLagP99Ms") => num(medianOf<S2Run>(s, "s2", (run) => run.rates.find((r) => r.label === label)?.[f]), 1);
+      const perRun = (s.s2 as { runs: S2Run[] }).runs.map((run) => run.rates.find((r) => r.label === label)!);
+      const counts = `${num(median(perRun.map((r) => r.received)))} / ${num(median(perRun.map((r) => r.produced)))}`;
+      lines.push(`| ${label} | ${num(median(perRun.map((r) => r.ratePerSecond)))} | ${counts} | ${pick("p50Ms")} | ${pick("p99Ms")} | ${pick("maxMs")} | ${pick("producerLagP99Ms")} |`);
+    }
+    const alone = (f: keyof S2Run["kafkaAlone"]) => num(medianOf<S2Run>(s, "s2", (run) => run.kafkaAlone[f] as number), 1);
+    lines.push(`| Kafka alone (no dispatcher), 1000/s | 1,000 | ${alone("received")} / ${alone("produced")} | ${alone("p50Ms")} | ${alone("p99Ms")} | ${alone("maxMs")} | ${alone("producerLagP99Ms")} |`);
+  }
+
+  lines.push("", "**S4 memory** (RSS, median of 30–40 s after ready):", "");
+  const s4problem = why(s, "s4");
+  if (s4problem !== null) lines.push(s4problem);
+  else {
+    lines.push(
+      `idle, empty database ${mib(med(s, "s4", "idleRssBytes"))}; with ${num(med(s, "s4", "pendingRows"))} pending deliveries due in 3 h ` +
+        `${mib(med(s, "s4", "loadedRssBytes"))} (peak ${mib(med(s, "s4", "loadedPeakRssBytes"))}); growth ${num((med(s, "s4", "growthBytes") ?? NaN) / 1e6, 1)} MB.`,
+    );
+  }
+
+  lines.push("", "**S5 claim cost** (one claim of 64 due rows, median ms):", "");
+  const s5problem = why(s, "s5");
+  if (s5problem !== null) lines.push(s5problem);
+  else {
+    const sizes = Object.keys((s.s5 as { runs: S5Run[] }).runs[0]?.medianMsByNotDue ?? {});
+    lines.push(`| not-due rows | ${sizes.map((n) => Number(n).toLocaleString("en-US")).join(" | ")} |`, `|---|${sizes.map(() => "---:").join("|")}|`);
+    lines.push(`| ms | ${sizes.map((n) => num(medianOf<S5Run>(s, "s5", (run) => run.medianMsByNotDue[n]), 3)).join(" | ")} |`);
+    lines.push("", "EXPLAIN (ANALYZE, BUFFERS) of the claim at the largest size (first run) is in the JSON file (`scenarios.s5.runs[0].explain`).");
+  }
+
+  const failures = Object.values(s).reduce((sum, o) => sum + ("runs" in o ? (o.runs as Array<{ signatureFailures?: number }>).reduce((a, r) => a + (r.signatureFailures ?? 0), 0) : 0), 0);
+  lines.push("", `Signature verification failures at the receiver, all scenarios: ${failures}.`);
+
+  lines.push("", "**Targets** (ratios measured in this run):", "", "| measure | target | measured | result |", "|---|---|---|---|");
+  for (const t of results.targets ?? targetsOf(s)) {
+    lines.push(`| ${t.measure} | ${t.target} | ${t.measured} | ${t.pass === null ? "—" : t.pass ? "pass" : "**fail**"} |`);
+  }
+  return lines.join("\n") + "\n";
+}

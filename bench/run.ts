@@ -1,0 +1,115 @@
+/**
+ * `npm run bench`: every scenario of issue 5 in one run, on this machine — real Postgres, the
+ * local Kafka broker of scripts/kafka.sh, a receiver process that verifies every signature —
+ * then bench/results/<timestamp>.json and .md (printed too).
+ *
+ *   BENCH_EVENTS=20000 BENCH_RUNS=1 npm run bench     # a quick run
+ *   BENCH_ONLY=s0,s1a npm run bench                   # some scenarios only
+ *
+ * Env: BENCH_EVENTS (100000), BENCH_RUNS (3), BENCH_ONLY (all of s0,s1a,s1b,s2,s3,s1b16,s3same,s4,
+ * s5,b1default,b1batched), BENCH_PENDING_ROWS (1000000, S4 and S5), BENCH_CLAIMS (30, S5),
+ * BENCH_S1_MAX_PER_DESTINATION (64, S1 and S2), DATABASE_URL or TEST_POSTGRES_URL (the server to
+ * create databases on; postgres://postgres@127.0.0.1:5432/postgres), KAFKA_BROKERS (127.0.0.1:9092;
+ * unset, scripts/kafka.sh start runs first). Each run of each scenario has a deadline; a scenario
+ * that fails is recorded as failed and the others still run (exit code 1).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import type { BenchContext } from "./drain.ts";
+import { newSecret } from "./payload.ts";
+import { startReceiver } from "./receiver-client.ts";
+import { renderMarkdown, targetsOf, type Outcome, type Results } from "./report.ts";
+import { runBaseline } from "./scenarios/b1-baseline.ts";
+import { runLimit } from "./scenarios/s0-limit.ts";
+import { runOutboxDrain, runKafkaDrain, SINGLE_RECEIVER_ENV } from "./scenarios/s1-throughput.ts";
+import { runLatency } from "./scenarios/s2-latency.ts";
+import { runIsolationOtherOrigin, runIsolationSameOrigin } from "./scenarios/s3-isolation.ts";
+import { runMemory } from "./scenarios/s4-memory.ts";
+import { runClaimCost } from "./scenarios/s5-claim-cost.ts";
+import { installProcessCleanup } from "./scope.ts";
+import { medians } from "./stats.ts";
+
+installProcessCleanup();
+const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+const events = Number(process.env.BENCH_EVENTS ?? 100_000);
+const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((s) => s.trim())) : null;
+const adminUrl = process.env.TEST_POSTGRES_URL ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
+
+if (!process.env.KAFKA_BROKERS) {
+  // Idempotent: returns at once when the broker already runs.
+  console.error("bench: scripts/kafka.sh start");
+  execFileSync(`${REPO_ROOT}scripts/kafka.sh`, ["start"], { stdio: "inherit", timeout: 180_000 });
+}
+
+const secret = newSecret();
+const receiver = await startReceiver(secret);
+const ctx: BenchContext = { adminUrl, brokers, receiver, secret, events, runs };
+const startedAt = new Date();
+const scenarios: Results["scenarios"] = {};
+
+/** Runs one scenario; a failure (or a deadline) is recorded as its result, and the run goes on. */
+async function scenario<T extends object>(key: string, body: () => Promise<T[] | { unavailable: string }>): Promise<void> {
+  if (only !== null && !only.has(key)) return;
+  console.error(`bench: ${key} ...`);
+  const started = performance.now();
+  let outcome: Outcome;
+  try {
+    const result = await body();
+    outcome = Array.isArray(result) ? { runs: result, median: medians(result) } : result;
+  } catch (error) {
+    outcome = { error: (error as Error).message };
+    console.error(`bench: ${key} failed: ${(error as Error).message}`);
+  }
+  scenarios[key] = { ...outcome, seconds: Math.round((performance.now() - started) / 1000) };
+  // Written after every scenario, so a run cut short still leaves what it measured.
+  await save();
+}
+
+const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+const directory = new URL("./results/", import.meta.url);
+
+async function save(): Promise<string> {
+  const results: Results = {
+    date: startedAt.toISOString(),
+    finished: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "", memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    settings: {
+      events,
+      runs,
+      dispatchConcurrency: 64,
+      singleReceiverMaxPerDestination: Number(SINGLE_RECEIVER_ENV.WEBHOOK_MAX_PER_DESTINATION),
+      postgres: adminUrl.replace(/\/\/[^@]*@/, "//"),
+      kafka: brokers.join(","),
+    },
+    scenarios,
+    targets: targetsOf(scenarios),
+  };
+  const markdown = renderMarkdown(results);
+  await mkdir(directory, { recursive: true });
+  await writeFile(new URL(`${stamp}.json`, directory), JSON.stringify(results, null, 2) + "\n");
+  await writeFile(new URL(`${stamp}.md`, directory), markdown);
+  return markdown;
+}
+
+await scenario("s0", () => runLimit(ctx));
+await scenario("s1a", () => runOutboxDrain(ctx));
+await scenario("s1b", () => runKafkaDrain(ctx));
+const s1b = scenarios.s1b;
+await scenario("s2", () => runLatency(ctx, s1b && "median" in s1b ? (s1b.median.eventsPerSecond ?? null) : null));
+await scenario("s3", () => runIsolationOtherOrigin(ctx));
+await scenario("s1b16", () => runKafkaDrain(ctx, 16));
+await scenario("s3same", () => runIsolationSameOrigin(ctx));
+await scenario("s4", () => runMemory(ctx));
+await scenario("s5", () => runClaimCost(ctx));
+await scenario("b1default", () => runBaseline(ctx, "default"));
+await scenario("b1batched", () => runBaseline(ctx, "batched"));
+await receiver.close();
+
+const markdown = await save();
+console.log(markdown);
+console.error(`bench: wrote bench/results/${stamp}.json and .md`);
+process.exit(Object.values(scenarios).some((s) => "error" in s) ? 1 : 0);
