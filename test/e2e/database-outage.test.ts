@@ -1,19 +1,15 @@
 import { randomUUID } from "node:crypto";
-import postgres from "postgres";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSampleReceiver } from "../../scripts/sample-receiver.ts";
 import { createAdminApi } from "../../src/adapters/api/admin-api.ts";
 import { createUndiciSender } from "../../src/adapters/http/undici-sender.ts";
 import { createJsonLogger } from "../../src/adapters/json-logger.ts";
-import { connectPostgres } from "../../src/adapters/postgres/connect.ts";
-import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
 import { nodeCryptoHmacSha256 } from "../../src/adapters/node-crypto-hmac.ts";
 import { parseConfig } from "../../src/app/config.ts";
 import { wireDispatcher } from "../../src/app/wire.ts";
 import { TEST_SECRET } from "../support/harness.ts";
-import { createTestDatabase } from "../support/postgres.ts";
-import { startTcpProxy } from "../support/tcp-proxy.ts";
+import { createProxiedDatabase } from "../support/tcp-proxy.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -23,22 +19,11 @@ afterEach(async () => {
 
 describe("database outage", () => {
   it("keeps running while the database is unreachable, reports not ready, and delivers everything once it returns", async () => {
-    const database = await createTestDatabase();
-    cleanups.push(() => database.drop());
-    const direct = postgres(database.url, { max: 2, onnotice: () => {} });
-    cleanups.push(() => direct.end());
-    const target = new URL(database.url);
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    cleanups.push(() => proxy.close());
-    const viaProxy = new URL(database.url);
-    viaProxy.port = String(proxy.port);
+    const { proxy, direct, db, viaProxyUrl } = await createProxiedDatabase(cleanups);
 
-    const db = connectPostgres({ url: viaProxy.toString(), connectTimeoutSeconds: 2, pingTimeoutMs: 500 });
-    cleanups.push(() => db.close());
-    await applyMigrations(db.sql);
     const receiver = await startSampleReceiver({ secretFor: () => TEST_SECRET, reply: () => ({ status: 200 }) });
     cleanups.push(() => receiver.close());
-    const parsed = parseConfig({ DATABASE_URL: viaProxy.toString(), POLL_INTERVAL: "100ms", WEBHOOK_RETRY_JITTER: "0", WEBHOOK_ALLOWED_CIDRS: "127.0.0.0/8" });
+    const parsed = parseConfig({ DATABASE_URL: viaProxyUrl, POLL_INTERVAL: "100ms", WEBHOOK_RETRY_JITTER: "0", WEBHOOK_ALLOWED_CIDRS: "127.0.0.0/8" });
     if (!parsed.ok) throw new Error(parsed.errors.join("\n"));
     const logLines: string[] = [];
     const sender = createUndiciSender({ policy: parsed.config.destinationPolicy });

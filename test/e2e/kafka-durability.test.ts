@@ -1,17 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel } from "kafkajs";
-import postgres from "postgres";
 import { afterEach, describe, expect, it } from "vitest";
 import { createKafkaSource } from "../../src/adapters/kafka/kafka-source.ts";
-import { connectPostgres } from "../../src/adapters/postgres/connect.ts";
-import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
 import { acceptEvents } from "../../src/app/accept-events.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
 import { capturingLogger } from "../support/app-fixtures.ts";
 import { TEST_SECRET } from "../support/harness.ts";
 import { createTopic, kafkaBrokers, produce, uniqueTopicName } from "../support/kafka.ts";
-import { createTestDatabase } from "../support/postgres.ts";
-import { startTcpProxy } from "../support/tcp-proxy.ts";
+import { createProxiedDatabase } from "../support/tcp-proxy.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { eventMessage, startKafkaScenario } from "./kafka-setup.ts";
 
@@ -34,18 +30,7 @@ async function committedTotal(groupId: string, topic: string): Promise<number> {
 
 describe("Kafka input durability", () => {
   it("commits no offset while Postgres is unreachable, loses nothing, and resumes when it returns", async () => {
-    const database = await createTestDatabase();
-    cleanups.push(() => database.drop());
-    const direct = postgres(database.url, { max: 2, onnotice: () => {} });
-    cleanups.push(() => direct.end());
-    const target = new URL(database.url);
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    cleanups.push(() => proxy.close());
-    const viaProxy = new URL(database.url);
-    viaProxy.port = String(proxy.port);
-    const db = connectPostgres({ url: viaProxy.toString(), connectTimeoutSeconds: 2 });
-    cleanups.push(() => db.close());
-    await applyMigrations(db.sql);
+    const { proxy, direct, db } = await createProxiedDatabase(cleanups);
 
     const jobs = Array.from({ length: 200 }, () => randomUUID());
     await direct`insert into jobs (id, status, finished_at, output_markup, webhook_url, webhook_secret)

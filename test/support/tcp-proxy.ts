@@ -1,5 +1,9 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
+import postgres from "postgres";
+import { connectPostgres, type PostgresDatabase } from "../../src/adapters/postgres/connect.ts";
+import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
+import { createTestDatabase } from "./postgres.ts";
 
 /**
  * A TCP proxy in front of a real server, to simulate it going away and coming back (a database
@@ -59,4 +63,29 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       up = false;
     },
   };
+}
+
+/**
+ * A fresh test database reached through a TCP proxy (to cut and restore, as a database restart
+ * would) with migrations applied, plus a direct connection that outages do not touch.
+ */
+export async function createProxiedDatabase(cleanups: (() => Promise<unknown>)[]): Promise<{
+  proxy: TcpProxy;
+  direct: postgres.Sql;
+  db: PostgresDatabase;
+  viaProxyUrl: string;
+}> {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const direct = postgres(database.url, { max: 2, onnotice: () => {} });
+  cleanups.push(() => direct.end());
+  const target = new URL(database.url);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  cleanups.push(() => proxy.close());
+  const viaProxy = new URL(database.url);
+  viaProxy.port = String(proxy.port);
+  const db = connectPostgres({ url: viaProxy.toString(), connectTimeoutSeconds: 2, pingTimeoutMs: 500 });
+  cleanups.push(() => db.close());
+  await applyMigrations(db.sql);
+  return { proxy, direct, db, viaProxyUrl: viaProxy.toString() };
 }
