@@ -35,9 +35,10 @@ const SNIPPET_BYTES = 4096;
 /**
  * Makes one attempt at a claimed delivery: sign, send, classify, then record the attempt and the
  * next state in one fenced write. Nothing is sent when the delivery cannot be sent safely (job
- * gone, unusable secret, invalid URL); those fail at once.
+ * gone, unusable secret, invalid URL); those fail at once. `sent` is called once the exchange
+ * with the receiver is over, before the write.
  */
-export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery): Promise<DeliveryResult> {
+export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery, sent: () => void = () => {}): Promise<DeliveryResult> {
   const startedAt = deps.clock.now();
   const attemptNumber = delivery.attempts + 1;
   const refusal = refusalOf(delivery);
@@ -55,6 +56,7 @@ export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery
       body: delivery.payload,
       timeoutMs: deps.timeoutMs,
     }));
+  sent();
   const verdict: Verdict = refusal ? { kind: "permanent", error: refusal.message } : classifySendResult(result);
   const next = decideNextState({
     attemptsMade: attemptNumber,

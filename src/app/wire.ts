@@ -67,7 +67,7 @@ export function wireDispatcher(
   };
   const scheduler = createScheduler({
     deliveries: db.deliveries,
-    deliver: (delivery) => deliverOne(deliverDeps, delivery),
+    deliver: (delivery, sent) => deliverOne(deliverDeps, delivery, sent),
     clock,
     logger: logger.child({ component: "scheduler" }),
     concurrency: config.concurrency,

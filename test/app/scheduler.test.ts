@@ -204,3 +204,64 @@ describe("scheduler, waiting for a destination", () => {
     await running;
   });
 });
+
+describe("scheduler, a backlog for one full destination", () => {
+  it("does not claim and give back the same destination's backlog over and over while its slots are full", async () => {
+    const db = createMemoryDatabase();
+    await withDeliveries(db, 200); // all to https://receiver.example/hook
+    let releases = 0;
+    const counting = {
+      ...db.deliveries,
+      releaseLease: (params: Parameters<typeof db.deliveries.releaseLease>[0]) => {
+        releases++;
+        return db.deliveries.releaseLease(params);
+      },
+    };
+    const worker = completingDeliver(db);
+    const slowDeliver = async (d: ClaimedDelivery) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await worker.deliver(d);
+    };
+    const scheduler = createScheduler(options(db, slowDeliver, { deliveries: counting, concurrency: 8, perDestinationConcurrency: 2 }));
+    const controller = new AbortController();
+    controllers.push(controller);
+    const running = scheduler.run(controller.signal);
+    await waitFor("40 deliveries", () => worker.delivered.length >= 40);
+    controller.abort();
+    await running;
+    // 8 slots, 2 in flight and 2 waiting: the first claim gives 4 back; claiming the whole free
+    // capacity again after every completion would give back hundreds.
+    expect(releases).toBeLessThanOrEqual(8);
+  });
+});
+
+describe("scheduler, a destination's slot", () => {
+  it("frees the destination's slot when the exchange with the receiver ends, before the attempt is recorded", async () => {
+    const db = createMemoryDatabase();
+    await withDeliveries(db, 3); // all to https://receiver.example/hook
+    const recording: (() => void)[] = [];
+    let exchanging = 0;
+    let maxExchanging = 0;
+    const deliver = async (d: ClaimedDelivery, sent: () => void) => {
+      exchanging++;
+      maxExchanging = Math.max(maxExchanging, exchanging);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      exchanging--;
+      sent();
+      // The write of the attempt is held until the test lets it finish.
+      await new Promise<void>((resolve) => recording.push(resolve));
+      await completingDeliver(db).deliver(d);
+    };
+    const scheduler = createScheduler(options(db, deliver, { concurrency: 4, perDestinationConcurrency: 1 }));
+    const controller = new AbortController();
+    controllers.push(controller);
+    const running = scheduler.run(controller.signal);
+    await waitFor("all three exchanges over while none is recorded yet", () => recording.length === 3);
+    expect(maxExchanging).toBe(1);
+    expect(scheduler.inFlight()).toBe(3);
+    recording.splice(0).forEach((finish) => finish());
+    await waitFor("all recorded", () => scheduler.inFlight() === 0);
+    controller.abort();
+    await running;
+  });
+});
