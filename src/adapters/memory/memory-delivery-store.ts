@@ -14,7 +14,6 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
       const { deliveries } = state.tables;
       const taken = new Set([...deliveries.values()].map((d) => `${d.jobId} ${d.event}`));
       const ids = new Set(deliveries.keys());
-      const webhookIds = new Set([...deliveries.values()].map((d) => d.webhookId));
       const created: StoredDelivery[] = [];
       // Checked in full before anything is stored: a failing statement stores nothing.
       for (const row of rows) {
@@ -22,12 +21,8 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
         const jobId = canonicalUuid(row.jobId);
         if (taken.has(`${jobId} ${row.event}`)) continue; // on conflict (job_id, event) do nothing
         if (ids.has(id)) throw sqlStateError("23505", `duplicate key value violates unique constraint "webhook_deliveries_pkey"`);
-        if (webhookIds.has(row.webhookId)) {
-          throw sqlStateError("23505", `duplicate key value violates unique constraint "webhook_deliveries_webhook_id_key"`);
-        }
         taken.add(`${jobId} ${row.event}`);
         ids.add(id);
-        webhookIds.add(row.webhookId);
         created.push({
           id,
           webhookId: row.webhookId,
