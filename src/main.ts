@@ -9,6 +9,7 @@ import { openDatabase } from "./adapters/open-database.ts";
 import type { Runtime } from "./adapters/runtime/runtime.ts";
 import { systemClock } from "./adapters/system-clock.ts";
 import { nodeCryptoHmacSha256 } from "./adapters/node-crypto-hmac.ts";
+import { uuidV7 } from "./adapters/uuid-v7.ts";
 import { parseConfig } from "./app/config.ts";
 import { wireDispatcher } from "./app/wire.ts";
 
@@ -42,7 +43,7 @@ const dispatcher = wireDispatcher(
     hmac: nodeCryptoHmacSha256,
     clock: systemClock,
     random: Math.random,
-    newId: () => crypto.randomUUID(),
+    newId: () => uuidV7(),
     logger,
   },
   {
