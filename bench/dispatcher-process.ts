@@ -47,7 +47,9 @@ export async function startDispatcher(env: Record<string, string>, readyTimeoutM
   // answer of /healthz on a port chosen here (the server starts just before the dispatcher loop).
   const port = await freePort();
   const spawnedAt = performance.now();
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  // BENCH_CPU_PROF_DIR=dir writes a V8 CPU profile of each dispatcher process there (on exit).
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, "--import", "tsx", "src/main.ts"], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, HTTP_PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
