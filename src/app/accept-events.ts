@@ -3,7 +3,8 @@ import { planDelivery } from "../domain/plan-delivery.ts";
 import { webhookIdFor } from "../domain/signer.ts";
 import { checkWebhookUrl } from "../domain/webhook-url.ts";
 import type { DeadLetter } from "../ports/dead-letters.ts";
-import type { NewDelivery } from "../ports/delivery-store.ts";
+import type { Secret } from "../domain/secret.ts";
+import type { ClaimedDelivery, DeliveryLease, NewDelivery } from "../ports/delivery-store.ts";
 import type { EventOrigin, IncomingEvent } from "../ports/event-source.ts";
 import type { LogFields, Logger } from "../ports/logger.ts";
 import type { Repositories } from "../ports/transactor.ts";
@@ -19,6 +20,20 @@ export interface AcceptSummary {
   readonly deadLettered: number;
 }
 
+/** What `acceptEvents` returns: the counts, and the deliveries it created leased to the caller. */
+export interface AcceptResult extends AcceptSummary {
+  /** Created already leased (see `AcceptLeases`), ready to attempt without a claim. */
+  readonly leased: readonly ClaimedDelivery[];
+}
+
+/** Deliveries to create already leased to the caller, who has free slots to attempt them now. */
+export interface AcceptLeases {
+  /** Most deliveries to lease; the first deliverable events of the batch get them. */
+  readonly count: number;
+  /** Lease length, ms. */
+  readonly leaseMs: number;
+}
+
 export interface AcceptEventsDeps {
   readonly newId: () => string;
   readonly now: () => Date;
@@ -28,14 +43,19 @@ export interface AcceptEventsDeps {
 /**
  * Turns a batch of incoming events into deliveries, within the caller's transaction `tx`:
  * one job lookup, one delivery insert and at most one dead-letter insert for the whole batch.
- * Idempotent on (job_id, event), so redelivered input creates nothing new.
+ * Idempotent on (job_id, event), so redelivered input creates nothing new. With `leases`, up to
+ * that many new deliveries are created leased to the caller and returned ready to attempt.
  */
 export async function acceptEvents(
   deps: AcceptEventsDeps,
   tx: Repositories,
   events: readonly IncomingEvent[],
-): Promise<AcceptSummary> {
+  leases: AcceptLeases = { count: 0, leaseMs: 0 },
+): Promise<AcceptResult> {
   const now = deps.now();
+  const leaseExpiresAt = new Date(now.getTime() + leases.leaseMs);
+  let leasesLeft = leases.count;
+  const secretsOf = new Map<string, readonly Secret[]>();
   const deadLetters: DeadLetter[] = [];
   const parsed: { event: WebhookEvent; origin: EventOrigin }[] = [];
   for (const incoming of events) {
@@ -66,6 +86,13 @@ export async function acceptEvents(
       const id = deps.newId();
       const url = checkWebhookUrl(plan.url);
       if (!url.ok) deps.logger.warn("delivery failed at once: its webhook URL can never be sent to", { ...fields, reason: url.reason });
+      let lease: DeliveryLease | null = null;
+      if (url.ok && leasesLeft > 0) {
+        leasesLeft--;
+        lease = { token: deps.newId(), expiresAt: leaseExpiresAt };
+        const secret = jobs.get(event.jobId)?.webhookSecret ?? null;
+        secretsOf.set(id, secret === null ? [] : [secret]);
+      }
       wanted.set(key, {
         id,
         webhookId: webhookIdFor(id),
@@ -76,6 +103,7 @@ export async function acceptEvents(
         traceId: event.traceId,
         now,
         rejection: url.ok ? null : url.reason,
+        lease,
       });
     }
   }
@@ -85,11 +113,39 @@ export async function acceptEvents(
   for (const invalid of deadLetters.filter((d) => d.jobId === null && d.event === null)) {
     deps.logger.warn("event dead-lettered", { source: invalid.source, reason: invalid.reason });
   }
+  const created = new Set(createdIds.map((id) => id.toLowerCase()));
+  const leased: ClaimedDelivery[] = [];
+  for (const row of wanted.values()) {
+    if (row.lease && created.has(row.id.toLowerCase())) leased.push(leasedDelivery(row, row.lease, secretsOf.get(row.id) ?? []));
+  }
   return {
     created: createdIds.length,
     duplicates: duplicates + wanted.size - createdIds.length,
     skipped,
     deadLettered: deadLetters.length,
+    leased,
+  };
+}
+
+/** A delivery just created leased, as a claim would have returned it. */
+function leasedDelivery(row: NewDelivery, lease: DeliveryLease, secrets: readonly Secret[]): ClaimedDelivery {
+  return {
+    id: row.id,
+    webhookId: row.webhookId,
+    jobId: row.jobId,
+    event: row.event,
+    url: row.url,
+    status: "pending",
+    attempts: 0,
+    payload: row.payload,
+    nextAttemptAt: lease.expiresAt,
+    lastAttemptAt: null,
+    lastError: null,
+    traceId: row.traceId,
+    createdAt: row.now,
+    leaseToken: lease.token,
+    leaseExpiresAt: lease.expiresAt,
+    secrets,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { EventSource, SourceReadiness } from "../ports/event-source.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { RunInTransaction } from "../ports/transactor.ts";
+import type { ClaimedDelivery } from "../ports/delivery-store.ts";
 import { acceptEvents, type AcceptEventsDeps, type AcceptSummary } from "./accept-events.ts";
 import { errorText } from "./error-text.ts";
 import { createWakeSignal } from "./wake-signal.ts";
@@ -11,8 +12,15 @@ export interface OutboxPollerOptions extends AcceptEventsDeps {
   readonly batchSize: number;
   /** Longest sleep between looks at the outbox, ms; producers in other processes are found within it. */
   readonly pollIntervalMs: number;
-  /** Called after a batch created deliveries (wakes the scheduler). */
+  /** Called after a batch created deliveries that wait in the database (wakes the scheduler). */
   readonly onDeliveriesCreated: () => void;
+  /** Free slots of the scheduler: deliveries that fit are created leased and start at once. */
+  readonly slots?: {
+    reserve(max: number): number;
+    adopt(reserved: number, deliveries: readonly ClaimedDelivery[]): void;
+  };
+  /** Lease length for deliveries created leased, ms. */
+  readonly leaseMs?: number;
 }
 
 export interface OutboxPoller extends EventSource {
@@ -27,22 +35,32 @@ export function createOutboxPoller(options: OutboxPollerOptions): OutboxPoller {
   const wakeSignal = createWakeSignal();
   let readiness: SourceReadiness = { ready: true };
 
-  async function pollOnce() {
-    const summary = await transaction(async (tx) => {
-      const rows = await tx.outbox.claimPendingEvents({ limit: batchSize });
-      if (rows.length === 0) return { created: 0, duplicates: 0, skipped: 0, deadLettered: 0, processed: 0 };
-      const accepted = await acceptEvents(
-        options,
-        tx,
-        rows.map((row) => ({
-          value: { job_id: row.jobId, event: row.event, trace_id: row.traceId },
-          origin: { source: "outbox", outboxId: row.id } as const,
-        })),
-      );
-      await tx.outbox.markProcessed({ ids: rows.map((row) => row.id), now: options.now() });
-      return { ...accepted, processed: rows.length };
-    });
-    if (summary.created > 0) options.onDeliveriesCreated();
+  async function pollOnce(): Promise<AcceptSummary & { readonly processed: number }> {
+    const reserved = options.slots?.reserve(batchSize) ?? 0;
+    let result;
+    try {
+      result = await transaction(async (tx) => {
+        const rows = await tx.outbox.claimPendingEvents({ limit: batchSize });
+        if (rows.length === 0) return { created: 0, duplicates: 0, skipped: 0, deadLettered: 0, leased: [], processed: 0 };
+        const accepted = await acceptEvents(
+          options,
+          tx,
+          rows.map((row) => ({
+            value: { job_id: row.jobId, event: row.event, trace_id: row.traceId },
+            origin: { source: "outbox", outboxId: row.id } as const,
+          })),
+          { count: reserved, leaseMs: options.leaseMs ?? 0 },
+        );
+        await tx.outbox.markProcessed({ ids: rows.map((row) => row.id), now: options.now() });
+        return { ...accepted, processed: rows.length };
+      });
+    } catch (error) {
+      options.slots?.adopt(reserved, []);
+      throw error;
+    }
+    const { leased, ...summary } = result;
+    options.slots?.adopt(reserved, leased);
+    if (summary.created > leased.length) options.onDeliveriesCreated();
     return summary;
   }
 
@@ -58,7 +76,7 @@ export function createOutboxPoller(options: OutboxPollerOptions): OutboxPoller {
           const summary = await pollOnce();
           readiness = { ready: true };
           errorBackoffMs = 100;
-          if (summary.processed > 0) logger.debug("outbox batch processed", summary);
+          if (summary.processed > 0) logger.debug("outbox batch processed", { ...summary });
           if (summary.processed === batchSize) continue;
           await wakeSignal.sleep(pollIntervalMs, signal);
         } catch (error) {

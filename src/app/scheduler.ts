@@ -34,10 +34,19 @@ export interface Scheduler {
   runOnce(): Promise<number>;
   /** Claims and delivers until `signal` aborts, then drains (see `drainTimeoutMs`) and resolves. */
   run(signal: AbortSignal): Promise<void>;
-  /** New work was created in this process: stop sleeping and claim now. */
+  /** New due work was created in this process: stop sleeping and claim now (and reserve nothing until it is claimed). */
   wake(): void;
   /** Attempts in flight now. */
   inFlight(): number;
+  /**
+   * Holds up to `max` free slots for deliveries this process is about to create, so they can be
+   * created already leased and start without a claim. Holds none while due work waits in the
+   * database (the last claim filled every slot it asked for): that goes first. Returns how
+   * many; each reservation must be settled with `adopt`.
+   */
+  reserve(max: number): number;
+  /** Starts deliveries created leased into `reserved` reserved slots; the unused slots are freed. */
+  adopt(reserved: number, deliveries: readonly ClaimedDelivery[]): void;
 }
 
 /** After a database error, wait this long before claiming again (ms), doubling up to the poll interval. */
@@ -65,6 +74,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const wakeSignal = createWakeSignal();
   const slotFreed = createWakeSignal();
   let waitingCount = 0;
+  /** Slots held by `reserve` for deliveries being created. */
+  let reserved = 0;
+  /** Whether the last claim filled every slot it asked for, so due work may still wait. Unknown before the first. */
+  let backlogged = true;
   let overflow = 0;
   let overflowAt = 0;
 
@@ -105,9 +118,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return givenBack;
   }
 
-  /** Attempts in flight plus deliveries waiting for their destination: both hold a slot. */
+  /** Attempts in flight, deliveries waiting for their destination, and reservations all hold a slot. */
   function held(): number {
-    return inFlight.size + waitingCount;
+    return inFlight.size + waitingCount + reserved;
   }
 
   /**
@@ -204,7 +217,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   return {
     async runOnce() {
-      const claimed = await claim(Math.max(concurrency - held(), 0));
+      const limit = Math.max(concurrency - held(), 0);
+      const claimed = await claim(limit);
+      if (limit > 0) backlogged = claimed.length === limit;
       const kept: Promise<void>[] = [];
       startClaimed(claimed, kept);
       await Promise.all(kept);
@@ -227,6 +242,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         }
         try {
           const claimed = await claim(free);
+          if (free > 0) backlogged = claimed.length === free;
           const givenBack = startClaimed(claimed);
           errorBackoffMs = ERROR_BACKOFF_START_MS;
           if (claimed.length === free && givenBack === 0) continue;
@@ -245,11 +261,31 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
 
     wake() {
+      // Due work now waits in the database: it goes before new reservations.
+      backlogged = true;
       wakeSignal.wake();
     },
 
     inFlight() {
       return inFlight.size;
+    },
+
+    reserve(max) {
+      if (stopping || backlogged) return 0;
+      const count = Math.min(Math.max(0, Math.floor(max)), claimable());
+      reserved += count;
+      return count;
+    },
+
+    adopt(count, adopted) {
+      reserved = Math.max(0, reserved - count);
+      if (stopping) {
+        // Shutting down: give the leases back at once rather than let them run out.
+        for (const delivery of adopted) void release(delivery, clock.now());
+      } else {
+        startClaimed(adopted);
+      }
+      slotFreed.wake();
     },
   };
 }

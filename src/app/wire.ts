@@ -4,7 +4,7 @@ import type { Database } from "../ports/database.ts";
 import type { EventSource, IncomingEvent } from "../ports/event-source.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { WebhookSender } from "../ports/webhook-sender.ts";
-import { acceptEvents, type AcceptSummary } from "./accept-events.ts";
+import { acceptEvents, type AcceptResult } from "./accept-events.ts";
 import { withBatchedCompletion } from "./batched-completion.ts";
 import type { Config } from "./config.ts";
 import { deliverOne } from "./deliver-one.ts";
@@ -25,7 +25,7 @@ export interface DispatcherDeps {
 }
 
 /** Makes a batch of incoming events durable in one transaction and wakes the scheduler. */
-export type AcceptBatch = (events: readonly IncomingEvent[]) => Promise<AcceptSummary>;
+export type AcceptBatch = (events: readonly IncomingEvent[]) => Promise<AcceptResult>;
 
 export interface Dispatcher {
   readonly acceptBatch: AcceptBatch;
@@ -65,6 +65,7 @@ export function wireDispatcher(
     timeoutMs: config.webhookTimeoutMs,
     logger: logger.child({ component: "delivery" }),
   };
+  const leaseMs = config.webhookTimeoutMs + LEASE_MARGIN_MS;
   const scheduler = createScheduler({
     deliveries: db.deliveries,
     deliver: (delivery, sent) => deliverOne(deliverDeps, delivery, sent),
@@ -72,7 +73,7 @@ export function wireDispatcher(
     logger: logger.child({ component: "scheduler" }),
     concurrency: config.concurrency,
     perDestinationConcurrency: config.perDestinationConcurrency,
-    leaseMs: config.webhookTimeoutMs + LEASE_MARGIN_MS,
+    leaseMs,
     pollIntervalMs: config.pollIntervalMs,
   });
   const outboxPoller = createOutboxPoller({
@@ -83,12 +84,24 @@ export function wireDispatcher(
     batchSize: config.outboxBatchSize,
     pollIntervalMs: config.pollIntervalMs,
     onDeliveriesCreated: () => scheduler.wake(),
+    slots: scheduler,
+    leaseMs,
   });
   const acceptDeps = { newId: deps.newId, now: () => clock.now(), logger: logger.child({ component: "intake" }) };
+  // New deliveries that fit in free slots are created leased and start at once, without a
+  // claim; the rest wait in the database for the scheduler.
   const acceptBatch: AcceptBatch = async (events) => {
-    const summary = await db.transaction((tx) => acceptEvents(acceptDeps, tx, events));
-    if (summary.created > 0) scheduler.wake();
-    return summary;
+    const reserved = scheduler.reserve(events.length);
+    let result: AcceptResult;
+    try {
+      result = await db.transaction((tx) => acceptEvents(acceptDeps, tx, events, { count: reserved, leaseMs }));
+    } catch (error) {
+      scheduler.adopt(reserved, []);
+      throw error;
+    }
+    scheduler.adopt(reserved, result.leased);
+    if (result.created > result.leased.length) scheduler.wake();
+    return result;
   };
   const sources = [outboxPoller, ...(options.inputs?.(acceptBatch) ?? [])];
   return {

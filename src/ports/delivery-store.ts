@@ -16,6 +16,17 @@ export interface NewDelivery {
    * stored as `failed` at once with this as its last error, and is never claimed.
    */
   readonly rejection: string | null;
+  /**
+   * Created already leased to the caller, who is about to attempt it: not claimable until
+   * `expiresAt` (then due by itself, like any expired lease). Saves the claim of a delivery
+   * made in a process that has a free slot for it. Ignored for a rejected delivery.
+   */
+  readonly lease?: DeliveryLease | null;
+}
+
+export interface DeliveryLease {
+  readonly token: string;
+  readonly expiresAt: Date;
 }
 
 /** A delivery leased to one worker. Its completion must present `leaseToken`. */

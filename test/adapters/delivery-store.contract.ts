@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { describeCompletionContract } from "./delivery-completion.contract.ts";
 import { at, type ContractContext, type ContractOptions, type ContractSubject, newDelivery, T0 } from "./contract-subject.ts";
@@ -160,6 +161,34 @@ function describeCreateAndClaimContract(context: ContractContext): void {
       expect(claimed?.nextAttemptAt).toEqual(at(10 + LEASE_MS));
       expect(claimed?.leaseToken).toMatch(/^[0-9a-f-]{36}$/);
       expect(await context.db.deliveries.nextDueAt()).toEqual(at(10 + LEASE_MS));
+    });
+
+    it("a delivery created leased is not claimable until its lease expires, and its token completes it", async () => {
+      const lease = { token: randomUUID(), expiresAt: at(LEASE_MS) };
+      const row = newDelivery({ lease });
+      expect(await context.db.deliveries.createDeliveries([row])).toEqual([row.id]);
+      expect(await context.db.deliveries.claimDueDeliveries({ now: at(LEASE_MS - 1), limit: 5, leaseMs: LEASE_MS })).toEqual([]);
+      expect((await context.db.deliveries.getDelivery(row.id))?.delivery).toMatchObject({ status: "pending", nextAttemptAt: at(LEASE_MS) });
+      const attempt = { deliveryId: row.id, attemptNumber: 1, startedAt: T0, durationMs: 1, statusCode: 200, errorKind: null, errorMessage: null, responseBody: null, location: null, outcome: "sent" } as const;
+      expect(await context.db.deliveries.completeAttempt({ deliveryId: row.id, leaseToken: lease.token, attempt, next: { kind: "sent" } })).toBe(true);
+      expect((await context.db.deliveries.getDelivery(row.id))?.delivery.status).toBe("sent");
+    });
+
+    it("a delivery created leased whose holder never completes it is claimed when the lease expires, and the old token no longer counts", async () => {
+      const lease = { token: randomUUID(), expiresAt: at(LEASE_MS) };
+      const row = newDelivery({ lease });
+      await context.db.deliveries.createDeliveries([row]);
+      const [claimed] = await context.db.deliveries.claimDueDeliveries({ now: at(LEASE_MS), limit: 5, leaseMs: LEASE_MS });
+      expect(claimed?.id).toBe(row.id);
+      expect(claimed?.leaseToken).not.toBe(lease.token);
+      const attempt = { deliveryId: row.id, attemptNumber: 1, startedAt: T0, durationMs: 1, statusCode: 200, errorKind: null, errorMessage: null, responseBody: null, location: null, outcome: "sent" } as const;
+      expect(await context.db.deliveries.completeAttempt({ deliveryId: row.id, leaseToken: lease.token, attempt, next: { kind: "sent" } })).toBe(false);
+    });
+
+    it("a rejected delivery is stored failed and unleased even when a lease is asked for", async () => {
+      const row = newDelivery({ rejection: "invalid_url: not http(s)", lease: { token: randomUUID(), expiresAt: at(LEASE_MS) } });
+      await context.db.deliveries.createDeliveries([row]);
+      expect((await context.db.deliveries.getDelivery(row.id))?.delivery).toMatchObject({ status: "failed", nextAttemptAt: null });
     });
 
     it("a claimed delivery is not claimed again before its lease expires", async () => {

@@ -18,8 +18,8 @@ describe("accept events", () => {
     const event = { value: { job_id: job.id, event: "job.succeeded" }, origin: api };
     const first = await db.transaction((tx) => acceptEvents(deps, tx, [event, event]));
     const second = await db.transaction((tx) => acceptEvents(deps, tx, [event]));
-    expect(first).toEqual({ created: 1, duplicates: 1, skipped: 0, deadLettered: 0 });
-    expect(second).toEqual({ created: 0, duplicates: 1, skipped: 0, deadLettered: 0 });
+    expect(first).toEqual({ created: 1, duplicates: 1, skipped: 0, deadLettered: 0, leased: [] });
+    expect(second).toEqual({ created: 0, duplicates: 1, skipped: 0, deadLettered: 0, leased: [] });
     expect(await db.deliveries.listDeliveriesForJob(job.id)).toHaveLength(1);
   });
 
@@ -46,7 +46,7 @@ describe("accept events", () => {
         { value: { job_id: job.id, event: "job.succeeded" }, origin: api },
       ]),
     );
-    expect(summary).toEqual({ created: 1, duplicates: 0, skipped: 0, deadLettered: 2 });
+    expect(summary).toEqual({ created: 1, duplicates: 0, skipped: 0, deadLettered: 2, leased: [] });
     const letters = await db.deadLetters.listDeadLetters({ limit: 10 });
     const byReason = Object.fromEntries(letters.map((l) => [l.reason, l]));
     expect(byReason.invalid_utf8).toMatchObject({ source: "kafka", topic: "t", partition: 2, offset: "17" });
@@ -109,5 +109,40 @@ describe("accept events, URL rules", () => {
     await db.transaction((tx) => acceptEvents(deps, tx, [{ value: { job_id: job.id, event: "job.succeeded" }, origin: api }]));
     const [delivery] = await db.deliveries.listDeliveriesForJob(job.id);
     expect(delivery?.url).toBe("https://receiver.example/hook");
+  });
+});
+
+describe("accept events, created leased", () => {
+  it("creates the first `count` deliverable events leased, ready to attempt with the job's secret, and leaves the rest due", async () => {
+    const db = createMemoryDatabase();
+    const invalid = finishedJob({ webhookUrl: "ftp://receiver.example/hook" });
+    const jobs = [invalid, finishedJob(), finishedJob({ webhookSecret: null }), finishedJob()];
+    jobs.forEach((job) => db.putJob(job));
+    const result = await db.transaction((tx) =>
+      acceptEvents(deps, tx, jobs.map((job) => ({ value: { job_id: job.id, event: "job.succeeded", trace_id: "t" }, origin: api })), { count: 2, leaseMs: 60_000 }),
+    );
+    expect(result.created).toBe(4);
+    expect(result.leased.map((d) => d.jobId)).toEqual([jobs[1]!.id, jobs[2]!.id]);
+    const [withSecret, withoutSecret] = result.leased;
+    expect(withSecret?.secrets?.map((s) => s.reveal())).toEqual([jobs[1]!.webhookSecret!.reveal()]);
+    expect(withoutSecret?.secrets).toEqual([]);
+    expect(withSecret).toMatchObject({ status: "pending", attempts: 0, url: "https://receiver.example/hook", traceId: "t" });
+    expect(withSecret!.leaseExpiresAt.getTime() - withSecret!.createdAt.getTime()).toBe(60_000);
+    // The leased ones are not claimable; the fourth is due now; the invalid one failed at once.
+    const claimed = await db.deliveries.claimDueDeliveries({ now: new Date(), limit: 10, leaseMs: 60_000 });
+    expect(claimed.map((d) => d.jobId)).toEqual([jobs[3]!.id]);
+    // The lease a delivery was created with completes it.
+    const attempt = { deliveryId: withSecret!.id, attemptNumber: 1, startedAt: new Date(), durationMs: 1, statusCode: 200, errorKind: null, errorMessage: null, responseBody: null, location: null, outcome: "sent" } as const;
+    expect(await db.deliveries.completeAttempt({ deliveryId: withSecret!.id, leaseToken: withSecret!.leaseToken, attempt, next: { kind: "sent" } })).toBe(true);
+  });
+
+  it("gives no lease to an event whose delivery already exists", async () => {
+    const db = createMemoryDatabase();
+    const job = finishedJob();
+    db.putJob(job);
+    const event = { value: { job_id: job.id, event: "job.succeeded" }, origin: api };
+    await db.transaction((tx) => acceptEvents(deps, tx, [event]));
+    const again = await db.transaction((tx) => acceptEvents(deps, tx, [event], { count: 5, leaseMs: 60_000 }));
+    expect(again).toMatchObject({ created: 0, duplicates: 1, leased: [] });
   });
 });

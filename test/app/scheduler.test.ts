@@ -265,3 +265,61 @@ describe("scheduler, a destination's slot", () => {
     await running;
   });
 });
+
+describe("scheduler, deliveries created leased", () => {
+  it("reserves no slot before its first claim or while the last claim filled every slot, since due work goes first", async () => {
+    const db = createMemoryDatabase();
+    await withDeliveries(db, 6);
+    const worker = completingDeliver(db, { hold: true });
+    const scheduler = createScheduler(options(db, worker.deliver, { concurrency: 4 }));
+    expect(scheduler.reserve(4)).toBe(0);
+    void scheduler.runOnce(); // claims 4 of 6: the backlog is not drained
+    await waitFor("four in flight", () => worker.stats().waiting === 4);
+    worker.releaseAll();
+    await waitFor("four delivered", () => worker.delivered.length === 4);
+    expect(scheduler.reserve(4)).toBe(0);
+  });
+
+  it("holds reserved slots against its concurrency, starts adopted deliveries and frees the slots they did not use", async () => {
+    const db = createMemoryDatabase();
+    const worker = completingDeliver(db, { hold: true });
+    const scheduler = createScheduler(options(db, worker.deliver, { concurrency: 4 }));
+    expect(await scheduler.runOnce()).toBe(0); // nothing due: the database has no backlog
+    expect(scheduler.reserve(3)).toBe(3);
+    expect(scheduler.reserve(3)).toBe(1);
+    expect(scheduler.reserve(3)).toBe(0);
+    const jobs = [finishedJob(), finishedJob()];
+    jobs.forEach((job) => db.putJob(job));
+    const result = await db.transaction((tx) =>
+      acceptEvents({ newId: randomUUID, now: systemClock.now, logger: noopLogger }, tx,
+        jobs.map((job) => ({ value: { job_id: job.id, event: "job.succeeded" }, origin: { source: "api" } as const })), { count: 3, leaseMs: 60_000 }),
+    );
+    scheduler.adopt(3, result.leased);
+    await waitFor("both adopted deliveries in flight", () => worker.stats().waiting === 2);
+    expect(scheduler.inFlight()).toBe(2);
+    // One reservation is still out (1 slot) and two attempts hold two: one slot is free.
+    expect(scheduler.reserve(4)).toBe(1);
+    scheduler.adopt(1, []);
+    scheduler.adopt(1, []);
+    worker.releaseAll();
+    await waitFor("both delivered", () => worker.delivered.length === 2);
+    expect(scheduler.reserve(4)).toBe(4);
+  });
+});
+
+describe("scheduler, deliveries created leased, after a wake", () => {
+  it("reserves nothing once due work was created in this process, until a claim finds no more due", async () => {
+    const db = createMemoryDatabase();
+    const worker = completingDeliver(db);
+    const scheduler = createScheduler(options(db, worker.deliver, { concurrency: 4 }));
+    expect(await scheduler.runOnce()).toBe(0);
+    expect(scheduler.reserve(1)).toBe(1);
+    scheduler.adopt(1, []);
+    await withDeliveries(db, 1);
+    scheduler.wake();
+    expect(scheduler.reserve(1)).toBe(0);
+    expect(await scheduler.runOnce()).toBe(1);
+    expect(scheduler.reserve(1)).toBe(1);
+    scheduler.adopt(1, []);
+  });
+});

@@ -21,6 +21,7 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
         const jobId = canonicalUuid(row.jobId);
         if (taken.has(`${jobId} ${row.event}`)) continue; // on conflict (job_id, event) do nothing
         if (ids.has(id)) throw sqlStateError("23505", `duplicate key value violates unique constraint "webhook_deliveries_pkey"`);
+        const lease = row.rejection === null ? (row.lease ?? null) : null;
         taken.add(`${jobId} ${row.event}`);
         ids.add(id);
         created.push({
@@ -32,13 +33,13 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
           status: row.rejection === null ? "pending" : "failed",
           attempts: 0,
           payload: copyBytes(row.payload),
-          nextAttemptAt: row.rejection === null ? row.now : null,
+          nextAttemptAt: row.rejection === null ? (lease?.expiresAt ?? row.now) : null,
           lastAttemptAt: null,
           lastError: row.rejection,
           traceId: row.traceId,
           createdAt: row.now,
-          leaseToken: null,
-          lockedUntil: null,
+          leaseToken: lease === null ? null : canonicalUuid(lease.token),
+          lockedUntil: lease?.expiresAt ?? null,
         });
       }
       for (const delivery of created) deliveries.set(delivery.id, delivery);

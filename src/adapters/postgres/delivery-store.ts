@@ -20,13 +20,16 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
     async createDeliveries(rows: readonly NewDelivery[]): Promise<readonly string[]> {
       if (rows.length === 0) return [];
       // One statement whatever the batch size: each column travels as one array parameter.
+      // A row created leased is due again when its lease expires, like a claimed one.
+      const leaseOf = (r: NewDelivery) => (r.rejection === null ? (r.lease ?? null) : null);
       const created = await sql<{ id: string }[]>`
         insert into webhook_deliveries
-          (id, webhook_id, job_id, event, url, payload, trace_id, created_at, updated_at, status, next_attempt_at, last_error)
+          (id, webhook_id, job_id, event, url, payload, trace_id, created_at, updated_at, status, next_attempt_at, last_error,
+           lease_token, locked_until)
         select id, webhook_id, job_id, event, url, payload, trace_id, created_at, created_at,
                case when rejection is null then 'pending' else 'failed' end,
-               case when rejection is null then created_at end,
-               rejection
+               case when rejection is null then coalesce(locked_until, created_at) end,
+               rejection, lease_token, locked_until
         from unnest(
           ${sql.array(rows.map((r) => r.id))}::uuid[],
           ${sql.array(rows.map((r) => r.webhookId))}::text[],
@@ -36,8 +39,10 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
           ${sql.array(rows.map((r) => r.payload), BYTEA)}::bytea[],
           ${sql.array(rows.map((r) => r.traceId))}::text[],
           ${sql.array(rows.map((r) => r.now), TIMESTAMPTZ)}::timestamptz[],
-          ${sql.array(rows.map((r) => r.rejection))}::text[]
-        ) as r(id, webhook_id, job_id, event, url, payload, trace_id, created_at, rejection)
+          ${sql.array(rows.map((r) => r.rejection))}::text[],
+          ${sql.array(rows.map((r) => leaseOf(r)?.token ?? null) as never[])}::uuid[],
+          ${sql.array(rows.map((r) => leaseOf(r)?.expiresAt ?? null) as never[], TIMESTAMPTZ)}::timestamptz[]
+        ) as r(id, webhook_id, job_id, event, url, payload, trace_id, created_at, rejection, lease_token, locked_until)
         on conflict (job_id, event) do nothing
         returning id`;
       return created.map((row) => row.id);
