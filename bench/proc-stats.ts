@@ -23,3 +23,29 @@ export function statusKilobytes(pid: number, field: string): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return match ? Number(match[1]) : 0;
 }
+
+/** Busy share of all CPUs over `ms`, from /proc/stat (0 = idle, 1 = every core busy). */
+export async function machineBusyShare(ms: number): Promise<number> {
+  const read = () => {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    return { idle, total: fields.reduce((sum, n) => sum + n, 0) };
+  };
+  const before = read();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = read();
+  const total = after.total - before.total;
+  return total === 0 ? 0 : 1 - (after.idle - before.idle) / total;
+}
+
+/**
+ * Waits until the machine is quiet (under `maxBusy` over 2 s windows), at most `timeoutMs`:
+ * a broker JVM that has just started compiles for a while, and a scenario measured meanwhile
+ * (S0 runs first) would count that against the HTTP ceiling. Returns the last busy share.
+ */
+export async function waitForQuietMachine(maxBusy = 0.1, timeoutMs = 120_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let busy = await machineBusyShare(2_000);
+  while (busy > maxBusy && Date.now() < deadline) busy = await machineBusyShare(2_000);
+  return busy;
+}

@@ -28,6 +28,7 @@ import { runLatency } from "./scenarios/s2-latency.ts";
 import { runIsolationOtherOrigin, runIsolationSameOrigin } from "./scenarios/s3-isolation.ts";
 import { runMemory } from "./scenarios/s4-memory.ts";
 import { runClaimCost } from "./scenarios/s5-claim-cost.ts";
+import { waitForQuietMachine } from "./proc-stats.ts";
 import { installProcessCleanup } from "./scope.ts";
 import { medians } from "./stats.ts";
 
@@ -45,6 +46,8 @@ if (!process.env.KAFKA_BROKERS) {
   execFileSync(`${REPO_ROOT}scripts/kafka.sh`, ["start"], { stdio: "inherit", timeout: 180_000 });
 }
 
+const busy = await waitForQuietMachine();
+console.error(`bench: machine ${Math.round(busy * 100)}% busy before the first scenario`);
 const secret = newSecret();
 const receiver = await startReceiver(secret);
 const ctx: BenchContext = { adminUrl, brokers, receiver, secret, events, runs };
