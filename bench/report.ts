@@ -165,6 +165,19 @@ export function renderMarkdown(results: Results): string {
 
   const failures = Object.values(s).reduce((sum, o) => sum + ("runs" in o ? (o.runs as Array<{ signatureFailures?: number }>).reduce((a, r) => a + (r.signatureFailures ?? 0), 0) : 0), 0);
   lines.push("", `Signature verification failures at the receiver, all scenarios: ${failures}.`);
+  const retried = Object.entries(s).flatMap(([key, o]) =>
+    "runs" in o
+      ? (o.runs as Array<{ retriedAfterError?: number; retryErrors?: readonly string[] }>)
+          .filter((r) => (r.retriedAfterError ?? 0) > 0)
+          .map((r) => `${key}: ${r.retriedAfterError} (${(r.retryErrors ?? []).join("; ")})`)
+      : [],
+  );
+  lines.push(
+    "",
+    retried.length === 0
+      ? "Healthy deliveries that needed a retry after a failed attempt, all drains: 0."
+      : `Healthy deliveries that needed a retry after a failed attempt (counted as drained at their first attempt): ${retried.join(", ")}.`,
+  );
 
   lines.push("", "**Targets** (ratios measured in this run):", "", "| measure | target | measured | result |", "|---|---|---|---|");
   for (const t of results.targets ?? targetsOf(s)) {
