@@ -224,7 +224,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       startClaimed(claimed, kept);
       await Promise.all(kept);
       // Deliveries left waiting for their destination start as slots free; wait for those too.
-      while (held() > 0) await Promise.all([...inFlight.values()].map((entry) => entry.done));
+      while (inFlight.size > 0) await Promise.all([...inFlight.values()].map((entry) => entry.done));
       return claimed.length;
     },
 
