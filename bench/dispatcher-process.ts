@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { cpuMicrosOf, statusKilobytes } from "./proc-stats.ts";
 import { sleep, trackChild, within } from "./scope.ts";
+import { freePort } from "../scripts/free-port.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -136,15 +136,4 @@ function commandLineOf(pid: number | string): string {
   } catch {
     return ""; // exited meanwhile
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

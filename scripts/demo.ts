@@ -8,11 +8,11 @@
  */
 import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import postgres from "postgres";
 import { EMBEDDED_POOL_SIZE, embeddedConnectionOptions, startEmbeddedPostgres } from "../src/adapters/postgres/embedded.ts";
 import { applyMigrations } from "../src/adapters/postgres/migrate.ts";
 import { startSampleReceiver, type Reply } from "./sample-receiver.ts";
+import { freePort } from "./free-port.ts";
 
 const dataDir = ".data/demo";
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -129,14 +129,3 @@ await receiver.close();
 const ok = rows.length === 6 && rows.every((r) => r.status !== "pending");
 console.log(ok ? "demo finished: every delivery reached its final state" : "demo timed out with deliveries still pending");
 process.exit(ok ? 0 : 1);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

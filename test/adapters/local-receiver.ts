@@ -87,15 +87,7 @@ export async function startReceiver(respond: Respond, options: ReceiverOptions =
   return receiver;
 }
 
-/** A port nothing listens on: bound once by us, then released. */
-export async function freePort(): Promise<number> {
-  const server = http.createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from "../../scripts/free-port.ts";
 
 export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
