@@ -80,6 +80,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let backlogged = true;
   let overflow = 0;
   let overflowAt = 0;
+  /** Slots asked for by a claim in flight: what it returns will hold them. */
+  let claiming = 0;
 
   /**
    * Starts the attempt; if its destination is at its limit, keeps it (leased) until a slot of
@@ -118,9 +120,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return givenBack;
   }
 
-  /** Attempts in flight, deliveries waiting for their destination, and reservations all hold a slot. */
+  /**
+   * Attempts in flight, deliveries waiting for their destination, reservations and a claim in
+   * flight all hold a slot; without the last, an input could reserve the slots a claim is
+   * about to fill.
+   */
   function held(): number {
-    return inFlight.size + waitingCount + reserved;
+    return inFlight.size + waitingCount + reserved + claiming;
   }
 
   /**
@@ -186,8 +192,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return done;
   }
 
+  /** Claims up to `limit` due deliveries; notes whether due work may be left in the database. */
   async function claim(limit: number): Promise<readonly ClaimedDelivery[]> {
-    return deliveries.claimDueDeliveries({ now: clock.now(), limit, leaseMs });
+    claiming = limit;
+    try {
+      const claimed = await deliveries.claimDueDeliveries({ now: clock.now(), limit, leaseMs });
+      if (limit > 0) backlogged = claimed.length === limit;
+      return claimed;
+    } finally {
+      claiming = 0;
+    }
   }
 
   async function sleepUntilNextDue(signal: AbortSignal): Promise<void> {
@@ -219,7 +233,6 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     async runOnce() {
       const limit = Math.max(concurrency - held(), 0);
       const claimed = await claim(limit);
-      if (limit > 0) backlogged = claimed.length === limit;
       const kept: Promise<void>[] = [];
       startClaimed(claimed, kept);
       await Promise.all(kept);
@@ -242,7 +255,6 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         }
         try {
           const claimed = await claim(free);
-          if (free > 0) backlogged = claimed.length === free;
           const givenBack = startClaimed(claimed);
           errorBackoffMs = ERROR_BACKOFF_START_MS;
           if (claimed.length === free && givenBack === 0) continue;

@@ -322,3 +322,32 @@ describe("scheduler, deliveries created leased, after a wake", () => {
     scheduler.adopt(1, []);
   });
 });
+
+describe("scheduler, a claim in flight", () => {
+  it("counts a claim in flight against its slots, so an input cannot take them meanwhile", async () => {
+    const db = createMemoryDatabase();
+    const worker = completingDeliver(db, { hold: true });
+    let slow = false;
+    let finishClaim: () => void = () => {};
+    const slowClaims = {
+      ...db.deliveries,
+      claimDueDeliveries: async (params: Parameters<typeof db.deliveries.claimDueDeliveries>[0]) => {
+        if (slow) await new Promise<void>((resolve) => (finishClaim = resolve));
+        return db.deliveries.claimDueDeliveries(params);
+      },
+    };
+    const scheduler = createScheduler(options(db, worker.deliver, { deliveries: slowClaims, concurrency: 4 }));
+    expect(await scheduler.runOnce()).toBe(0); // nothing due: inputs may reserve
+    await withDeliveries(db, 2);
+    slow = true;
+    const claiming = scheduler.runOnce();
+    expect(scheduler.reserve(1)).toBe(0); // the claim asked for all four slots
+    finishClaim();
+    await waitFor("both claimed deliveries in flight", () => worker.stats().waiting === 2);
+    // The claim found less than it asked: nothing more is due, and two slots are free.
+    expect(scheduler.reserve(4)).toBe(2);
+    scheduler.adopt(2, []);
+    worker.releaseAll();
+    expect(await claiming).toBe(2);
+  });
+});
