@@ -54,6 +54,12 @@ export interface DeliveryWithAttempts {
   readonly attempts: readonly DeliveryAttempt[];
 }
 
+/** A lease held on one delivery: which delivery, and the token that proves the lease. */
+export interface LeaseRef {
+  readonly deliveryId: string;
+  readonly leaseToken: string;
+}
+
 /**
  * Durable state of deliveries and their attempts. Retries live here (`nextAttemptAt`), never
  * in memory.
@@ -86,11 +92,11 @@ export interface DeliveryStore {
   completeAttempts(items: readonly CompleteAttempt[]): Promise<readonly boolean[]>;
 
   /**
-   * Gives a lease back without an attempt (graceful shutdown, or a destination at its limit):
-   * the delivery is due again at `now` (a later time defers it). Fenced by the token like
-   * completion; returns false when the lease was lost.
+   * Gives leases back without an attempt (graceful shutdown, or a destination at its limit),
+   * in one statement: each delivery is due again at `now` (a later time defers it). Fenced by
+   * the token like completion; returns, per lease in order, false when it was lost.
    */
-  releaseLease(params: { deliveryId: string; leaseToken: string; now: Date }): Promise<boolean>;
+  releaseLeases(params: { leases: readonly LeaseRef[]; now: Date }): Promise<readonly boolean[]>;
 
   /** The earliest `nextAttemptAt` among pending deliveries (leased ones count at lease expiry), or null. */
   nextDueAt(): Promise<Date | null>;

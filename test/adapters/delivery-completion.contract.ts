@@ -141,7 +141,7 @@ export function describeCompletionContract(context: ContractContext): void {
 
     it("releasing a lease makes the delivery due at once and ends the old token", async () => {
       const claimed = await claimOne();
-      expect(await context.db.deliveries.releaseLease({ deliveryId: claimed.id, leaseToken: claimed.leaseToken, now: at(1) })).toBe(true);
+      expect(await context.db.deliveries.releaseLeases({ leases: [{ deliveryId: claimed.id, leaseToken: claimed.leaseToken }], now: at(1) })).toEqual([true]);
       expect(await context.db.deliveries.nextDueAt()).toEqual(at(1));
       const [again] = await context.db.deliveries.claimDueDeliveries({ now: at(1), limit: 1, leaseMs: LEASE_MS });
       expect(again?.id).toBe(claimed.id);
@@ -150,10 +150,23 @@ export function describeCompletionContract(context: ContractContext): void {
       expect(await complete(claimed, { kind: "sent" })).toBe(false);
     });
 
+    it("releasing several leases at once gives back each one still held and reports each, in order", async () => {
+      const [held, stale] = [await claimOne(), await claimOne()];
+      expect(await complete(stale, { kind: "sent" })).toBe(true);
+      const leases = [
+        { deliveryId: held.id, leaseToken: held.leaseToken },
+        { deliveryId: stale.id, leaseToken: stale.leaseToken },
+        { deliveryId: "not-a-uuid", leaseToken: held.leaseToken },
+      ];
+      expect(await context.db.deliveries.releaseLeases({ leases, now: at(5) })).toEqual([true, false, false]);
+      expect(await context.db.deliveries.nextDueAt()).toEqual(at(5));
+      expect(await context.db.deliveries.releaseLeases({ leases: [], now: at(5) })).toEqual([]);
+    });
+
     it("releasing with a stale token changes nothing and returns false", async () => {
       const first = await claimOne();
       const [second] = await context.db.deliveries.claimDueDeliveries({ now: at(LEASE_MS), limit: 1, leaseMs: LEASE_MS });
-      expect(await context.db.deliveries.releaseLease({ deliveryId: first.id, leaseToken: first.leaseToken, now: at(LEASE_MS) })).toBe(false);
+      expect(await context.db.deliveries.releaseLeases({ leases: [{ deliveryId: first.id, leaseToken: first.leaseToken }], now: at(LEASE_MS) })).toEqual([false]);
       expect(await context.db.deliveries.nextDueAt()).toEqual(second?.leaseExpiresAt);
     });
   });

@@ -49,9 +49,11 @@ function countingReleases(db: MemoryDatabase) {
   const counting = {
     ...db.deliveries,
     releases: 0,
-    releaseLease: (params: Parameters<typeof db.deliveries.releaseLease>[0]) => {
-      counting.releases++;
-      return db.deliveries.releaseLease(params);
+    statements: 0,
+    releaseLeases: (params: Parameters<typeof db.deliveries.releaseLeases>[0]) => {
+      counting.releases += params.leases.length;
+      counting.statements++;
+      return db.deliveries.releaseLeases(params);
     },
   };
   return counting;
@@ -231,6 +233,25 @@ describe("scheduler, a backlog for one full destination", () => {
     // 8 slots, 2 in flight and 2 waiting: the first claim gives 4 back; claiming the whole free
     // capacity again after every completion would give back hundreds.
     expect(counting.releases).toBeLessThanOrEqual(8);
+  });
+
+  it("gives back what a claim returned beyond a destination's room in one statement, due a second later", async () => {
+    const db = createMemoryDatabase();
+    await withDeliveries(db, 8); // all to https://receiver.example/hook
+    const counting = countingReleases(db);
+    const worker = completingDeliver(db, { hold: true });
+    const scheduler = createScheduler(options(db, worker.deliver, { deliveries: counting, concurrency: 8, perDestinationConcurrency: 2 }));
+    const controller = new AbortController();
+    controllers.push(controller);
+    const running = scheduler.run(controller.signal);
+    // 8 claimed: 2 in flight, 2 waiting, 4 given back together.
+    await waitFor("the rows over the limit to be given back", () => counting.releases === 4);
+    expect(counting.statements).toBe(1);
+    const due = await db.deliveries.nextDueAt();
+    expect(due!.getTime()).toBeGreaterThan(Date.now() + 500);
+    controller.abort();
+    worker.releaseAll();
+    await running;
   });
 });
 

@@ -105,13 +105,15 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
       }
     },
 
-    async releaseLease({ deliveryId, leaseToken, now }): Promise<boolean> {
+    async releaseLeases({ leases, now }): Promise<readonly boolean[]> {
       const { deliveries } = state.tables;
-      const current = deliveries.get(deliveryId.toLowerCase());
-      if (current === undefined || current.status !== "pending") return false;
-      if (current.leaseToken === null || current.leaseToken !== leaseToken.toLowerCase()) return false;
-      deliveries.set(current.id, { ...current, nextAttemptAt: now, leaseToken: null, lockedUntil: null });
-      return true;
+      return leases.map(({ deliveryId, leaseToken }) => {
+        const current = deliveries.get(deliveryId.toLowerCase());
+        if (current === undefined || current.status !== "pending") return false;
+        if (current.leaseToken === null || current.leaseToken !== leaseToken.toLowerCase()) return false;
+        deliveries.set(current.id, { ...current, nextAttemptAt: now, leaseToken: null, lockedUntil: null });
+        return true;
+      });
     },
 
     async nextDueAt(): Promise<Date | null> {

@@ -137,14 +137,18 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
       return items.map((i) => isUuid(i.deliveryId) && isUuid(i.leaseToken) && matched.has(i.deliveryId.toLowerCase()));
     },
 
-    async releaseLease({ deliveryId, leaseToken, now }): Promise<boolean> {
-      if (!isUuid(deliveryId) || !isUuid(leaseToken)) return false;
-      const released = await sql`
-        update webhook_deliveries
+    async releaseLeases({ leases, now }): Promise<readonly boolean[]> {
+      // A malformed id or token can hold no lease; leaving it out keeps the uuid casts safe.
+      const valid = leases.filter((l) => isUuid(l.deliveryId) && isUuid(l.leaseToken));
+      if (valid.length === 0) return leases.map(() => false);
+      const released = await sql<{ id: string }[]>`
+        update webhook_deliveries d
         set next_attempt_at = ${now}, locked_until = null, lease_token = null, updated_at = ${now}
-        where id = ${deliveryId} and lease_token = ${leaseToken} and status = 'pending'
-        returning id`;
-      return released.length > 0;
+        from unnest(${sql.array(valid.map((l) => l.deliveryId))}::uuid[], ${sql.array(valid.map((l) => l.leaseToken))}::uuid[]) as l(id, token)
+        where d.id = l.id and d.lease_token = l.token and d.status = 'pending'
+        returning d.id`;
+      const matched = new Set(released.map((row) => row.id));
+      return leases.map((l) => isUuid(l.deliveryId) && isUuid(l.leaseToken) && matched.has(l.deliveryId.toLowerCase()));
     },
 
     async nextDueAt(): Promise<Date | null> {
