@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryDatabase, type MemoryDatabase } from "../../src/adapters/memory/memory-database.ts";
 import { acceptEvents } from "../../src/app/accept-events.ts";
-import { createScheduler, type SchedulerOptions } from "../../src/app/scheduler.ts";
+import { createScheduler, type Scheduler, type SchedulerOptions } from "../../src/app/scheduler.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
 import type { ClaimedDelivery } from "../../src/ports/delivery-store.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
@@ -62,6 +62,13 @@ function countingReleases(db: MemoryDatabase) {
 const controllers: AbortController[] = [];
 afterEach(() => controllers.splice(0).forEach((c) => c.abort()));
 
+/** Runs the scheduler until the test aborts it (or the test ends). */
+function runInBackground(scheduler: Scheduler) {
+  const controller = new AbortController();
+  controllers.push(controller);
+  return { controller, running: scheduler.run(controller.signal) };
+}
+
 function options(db: MemoryDatabase, deliver: SchedulerOptions["deliver"], overrides: Partial<SchedulerOptions> = {}): SchedulerOptions {
   return { deliveries: db.deliveries, deliver, clock: systemClock, logger: noopLogger, concurrency: 4, leaseMs: 60_000, pollIntervalMs: 60_000, ...overrides };
 }
@@ -83,9 +90,7 @@ describe("scheduler", () => {
     await withDeliveries(db, 10);
     const worker = completingDeliver(db, { hold: true });
     const scheduler = createScheduler(options(db, worker.deliver, { concurrency: 3 }));
-    const controller = new AbortController();
-    controllers.push(controller);
-    const running = scheduler.run(controller.signal);
+    const { controller, running } = runInBackground(scheduler);
     for (let released = 0; worker.delivered.length < 10; ) {
       await waitFor("attempts waiting", () => worker.stats().waiting > 0 || worker.delivered.length === 10);
       expect(worker.stats().inFlight).toBeLessThanOrEqual(3);
@@ -102,9 +107,7 @@ describe("scheduler", () => {
     const db = createMemoryDatabase();
     const worker = completingDeliver(db);
     const scheduler = createScheduler(options(db, worker.deliver, { pollIntervalMs: 60_000 }));
-    const controller = new AbortController();
-    controllers.push(controller);
-    const running = scheduler.run(controller.signal);
+    const { controller, running } = runInBackground(scheduler);
     await waitFor("the scheduler to go to sleep", async () => (await db.deliveries.nextDueAt()) === null);
     await withDeliveries(db, 1);
     scheduler.wake();
@@ -140,9 +143,7 @@ describe("scheduler", () => {
         failures-- > 0 ? Promise.reject(Object.assign(new Error("connection refused"), { code: "ECONNREFUSED" })) : db.deliveries.claimDueDeliveries(params),
     };
     const scheduler = createScheduler(options(db, worker.deliver, { deliveries: flaky, logger }));
-    const controller = new AbortController();
-    controllers.push(controller);
-    const running = scheduler.run(controller.signal);
+    const { controller, running } = runInBackground(scheduler);
     await waitFor("the delivery to be attempted after the failed claim", () => worker.delivered.length === 1);
     expect(logger.lines.some((line) => line.includes("could not claim due deliveries") && line.includes("ECONNREFUSED"))).toBe(true);
     controller.abort();
@@ -198,9 +199,7 @@ describe("scheduler, waiting for a destination", () => {
     const counting = countingReleases(db);
     const worker = completingDeliver(db, { hold: true });
     const scheduler = createScheduler(options(db, worker.deliver, { deliveries: counting, concurrency: 4, perDestinationConcurrency: 1 }));
-    const controller = new AbortController();
-    controllers.push(controller);
-    const running = scheduler.run(controller.signal);
+    const { controller, running } = runInBackground(scheduler);
     await waitFor("one attempt in flight", () => worker.stats().waiting === 1);
     await waitFor("the delivery over the limit to be given back", () => counting.releases === 1);
     worker.releaseAll();
@@ -224,9 +223,7 @@ describe("scheduler, a backlog for one full destination", () => {
       await worker.deliver(d);
     };
     const scheduler = createScheduler(options(db, slowDeliver, { deliveries: counting, concurrency: 8, perDestinationConcurrency: 2 }));
-    const controller = new AbortController();
-    controllers.push(controller);
-    const running = scheduler.run(controller.signal);
+    const { controller, running } = runInBackground(scheduler);
     await waitFor("40 deliveries", () => worker.delivered.length >= 40);
     controller.abort();
     await running;
@@ -241,9 +238,7 @@ describe("scheduler, a backlog for one full destination", () => {
     const counting = countingReleases(db);
     const worker = completingDeliver(db, { hold: true });
     const scheduler = createScheduler(options(db, worker.deliver, { deliveries: counting, concurrency: 8, perDestinationConcurrency: 2 }));
-    const controller = new AbortController();
-    controllers.push(controller);
-    const running = scheduler.run(controller.signal);
+    const { controller, running } = runInBackground(scheduler);
     // 8 claimed: 2 in flight, 2 waiting, 4 given back together.
     await waitFor("the rows over the limit to be given back", () => counting.releases === 4);
     expect(counting.statements).toBe(1);
@@ -273,9 +268,7 @@ describe("scheduler, a destination's slot", () => {
       await completingDeliver(db).deliver(d);
     };
     const scheduler = createScheduler(options(db, deliver, { concurrency: 4, perDestinationConcurrency: 1 }));
-    const controller = new AbortController();
-    controllers.push(controller);
-    const running = scheduler.run(controller.signal);
+    const { controller, running } = runInBackground(scheduler);
     await waitFor("all three exchanges over while none is recorded yet", () => recording.length === 3);
     expect(maxExchanging).toBe(1);
     expect(scheduler.inFlight()).toBe(3);
