@@ -1,6 +1,7 @@
 import type { Clock } from "../ports/clock.ts";
 import type { ClaimedDelivery, DeliveryStore } from "../ports/delivery-store.ts";
 import type { Logger } from "../ports/logger.ts";
+import { createDestinationPace } from "./destination-pace.ts";
 import { errorText } from "./error-text.ts";
 import { createWakeSignal } from "./wake-signal.ts";
 
@@ -24,7 +25,8 @@ export interface SchedulerOptions {
   readonly drainTimeoutMs?: number;
   /**
    * Most attempts in flight to one destination (URL origin), so that slow receivers cannot take
-   * every slot. A claimed delivery over the limit is given back, due again shortly.
+   * every slot. A claimed delivery over the limit is given back, due again when that destination
+   * is expected to have room (see `destination-pace.ts`).
    */
   readonly perDestinationConcurrency?: number;
 }
@@ -51,8 +53,10 @@ export interface Scheduler {
 
 /** After a database error, wait this long before claiming again (ms), doubling up to the poll interval. */
 const ERROR_BACKOFF_START_MS = 100;
-/** A delivery whose destination is at its limit is due again this much later, ms. */
+/** A delivery whose destination is at its limit is due again at least this much later, ms... */
 const DESTINATION_BUSY_DEFER_MS = 1_000;
+/** ...and at most this much later, however slow the destination has been, ms. */
+const DESTINATION_BUSY_MAX_DEFER_MS = 5 * 60_000;
 /** How long the scheduler claims fewer after a claim had to give deliveries back, ms. */
 const OVERFLOW_MEMORY_MS = 1_000;
 
@@ -67,6 +71,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
    */
   const waitingPerDestination = Math.min(perDestination, Math.max(0, Math.floor(concurrency / 2) - perDestination));
   const inFlight = new Map<string, { delivery: ClaimedDelivery; done: Promise<void> }>();
+  const pace = createDestinationPace({ limit: perDestination, minDeferMs: DESTINATION_BUSY_DEFER_MS, maxDeferMs: DESTINATION_BUSY_MAX_DEFER_MS });
   const inFlightByDestination = new Map<string, number>();
   /** Claimed deliveries waiting for a slot of their destination (still leased to this process). */
   const waitingByDestination = new Map<string, ClaimedDelivery[]>();
@@ -109,17 +114,30 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   }
 
   /**
-   * Starts what a claim returned; gives back, due a second later and in one statement, what
-   * its destination has no room for. Returns how many were given back.
+   * Starts what a claim returned; gives back in one statement what its destination has no room
+   * for, each due when that destination should have room. Those due again within the overflow
+   * memory count as overflow (a slow destination's are due much later and do not: the claims
+   * that follow move the rest of its backlog out of the way instead of waiting behind it).
    */
-  function startClaimed(claimed: readonly ClaimedDelivery[], kept: Promise<void>[] = []): number {
-    const givenBack = claimed.filter((delivery) => !startOrDefer(delivery, kept));
-    if (givenBack.length > 0) {
-      overflow = givenBack.length;
-      overflowAt = clock.now().getTime();
-      void release(givenBack, new Date(clock.now().getTime() + DESTINATION_BUSY_DEFER_MS));
+  function startClaimed(
+    claimed: readonly ClaimedDelivery[],
+    kept: Promise<void>[] = [],
+  ): { givenBack: number; comingBackSoon: number; released: Promise<void> } {
+    const now = clock.now().getTime();
+    const givenBack: { delivery: ClaimedDelivery; dueAt: Date }[] = [];
+    let comingBackSoon = 0;
+    for (const delivery of claimed) {
+      if (startOrDefer(delivery, kept)) continue;
+      const destination = destinationOf(delivery.url);
+      const dueAt = pace.giveBackAt(destination, now, waitingByDestination.get(destination)?.length ?? 0);
+      if (dueAt - now <= OVERFLOW_MEMORY_MS) comingBackSoon++;
+      givenBack.push({ delivery, dueAt: new Date(dueAt) });
     }
-    return givenBack.length;
+    if (comingBackSoon > 0) {
+      overflow = comingBackSoon;
+      overflowAt = now;
+    }
+    return { givenBack: givenBack.length, comingBackSoon, released: release(givenBack) };
   }
 
   /**
@@ -142,14 +160,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return Math.max(concurrency - held() - overflow, 0);
   }
 
-  /** Gives leases back, due at `dueAt`, in one statement; a failure only logs (the leases expire). */
-  function release(given: readonly ClaimedDelivery[], dueAt: Date): Promise<void> {
+  /** Gives leases back, each due at its `dueAt` (or now), in one statement; a failure only logs (the leases expire). */
+  function release(given: readonly { delivery: ClaimedDelivery; dueAt?: Date }[]): Promise<void> {
     if (given.length === 0) return Promise.resolve();
-    const leases = given.map((delivery) => ({ deliveryId: delivery.id, leaseToken: delivery.leaseToken }));
-    return deliveries.releaseLeases({ leases, now: dueAt }).then(
+    const leases = given.map(({ delivery, dueAt }) => ({ deliveryId: delivery.id, leaseToken: delivery.leaseToken, dueAt }));
+    return deliveries.releaseLeases({ leases, now: clock.now() }).then(
       () => undefined,
       (error: unknown) =>
-        logger.warn("could not give leases back; they will expire", { delivery_ids: given.map((d) => d.id), error: errorText(error) }),
+        logger.warn("could not give leases back; they will expire", {
+          delivery_ids: given.map(({ delivery }) => delivery.id),
+          error: errorText(error),
+        }),
     );
   }
 
@@ -166,12 +187,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   function start(delivery: ClaimedDelivery, destination: string): Promise<void> {
     let destinationFreed = false;
+    const startedAt = clock.now().getTime();
+    pace.started(destination, startedAt);
     // Receiving the response ends the destination's part: the next delivery to it starts while
     // this attempt is being recorded. Measured with one receiver at limit 16: 966 deliveries/s
     // when the destination's slot was held until the attempt was written, 1,205/s this way.
     const freeDestination = () => {
       if (destinationFreed) return;
       destinationFreed = true;
+      pace.ended(destination, startedAt, clock.now().getTime());
       const left = (inFlightByDestination.get(destination) ?? 1) - 1;
       if (left > 0) inFlightByDestination.set(destination, left);
       else inFlightByDestination.delete(destination);
@@ -221,7 +245,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const waiting = [...waitingByDestination.values()].flat();
     waitingByDestination.clear();
     waitingCount = 0;
-    await release(waiting, clock.now());
+    await release(waiting.map((delivery) => ({ delivery })));
     const all = Promise.all([...inFlight.values()].map((entry) => entry.done));
     const timedOut = await Promise.race([
       all.then(() => false),
@@ -230,7 +254,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (!timedOut) return;
     const unfinished = [...inFlight.values()].map((entry) => entry.delivery);
     logger.warn("shutdown: giving back the leases of unfinished attempts", { count: unfinished.length });
-    await release(unfinished, clock.now());
+    await release(unfinished.map((delivery) => ({ delivery })));
   }
 
   return {
@@ -238,8 +262,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const limit = Math.max(concurrency - held(), 0);
       const claimed = await claim(limit);
       const kept: Promise<void>[] = [];
-      startClaimed(claimed, kept);
-      await Promise.all(kept);
+      const { released } = startClaimed(claimed, kept);
+      await Promise.all([...kept, released]);
       // Deliveries left waiting for their destination start as slots free; wait for those too.
       while (inFlight.size > 0) await Promise.all([...inFlight.values()].map((entry) => entry.done));
       return claimed.length;
@@ -253,15 +277,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       while (!signal.aborted) {
         const free = claimable();
         if (free < minBatch && (held() > 0 || overflow > 0)) {
-          // A freed slot wakes this; so does the end of the overflow's memory when nothing is held.
-          await slotFreed.sleep(held() > 0 ? pollIntervalMs : OVERFLOW_MEMORY_MS, signal);
+          // A freed slot wakes this; so does the end of the overflow's memory.
+          const overflowLeft = overflow > 0 ? overflowAt + OVERFLOW_MEMORY_MS - clock.now().getTime() : pollIntervalMs;
+          await slotFreed.sleep(Math.max(1, Math.min(overflowLeft, pollIntervalMs)), signal);
           continue;
         }
         try {
           const claimed = await claim(free);
-          const givenBack = startClaimed(claimed);
+          const { comingBackSoon, released } = startClaimed(claimed);
           errorBackoffMs = ERROR_BACKOFF_START_MS;
-          if (claimed.length === free && givenBack === 0) continue;
+          // One give-back in flight at a time: the next claim may be another slow destination's rows.
+          await released;
+          if (claimed.length === free && comingBackSoon === 0) continue;
           if (claimed.length === free) {
             await slotFreed.sleep(OVERFLOW_MEMORY_MS, signal);
             continue;
@@ -297,7 +324,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       reserved = Math.max(0, reserved - count);
       if (stopping) {
         // Shutting down: give the leases back at once rather than let them run out.
-        void release(adopted, clock.now());
+        void release(adopted.map((delivery) => ({ delivery })));
       } else {
         startClaimed(adopted);
       }

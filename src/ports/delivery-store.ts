@@ -60,6 +60,11 @@ export interface LeaseRef {
   readonly leaseToken: string;
 }
 
+/** A lease to give back, and when its delivery is due again (by default, the release's `now`). */
+export interface LeaseRelease extends LeaseRef {
+  readonly dueAt?: Date;
+}
+
 /**
  * Durable state of deliveries and their attempts. Retries live here (`nextAttemptAt`), never
  * in memory.
@@ -93,10 +98,10 @@ export interface DeliveryStore {
 
   /**
    * Gives leases back without an attempt (graceful shutdown, or a destination at its limit),
-   * in one statement: each delivery is due again at `now` (a later time defers it). Fenced by
-   * the token like completion; returns, per lease in order, false when it was lost.
+   * in one statement: each delivery is due again at its `dueAt`, or at `now`. Fenced by the
+   * token like completion; returns, per lease in order, false when it was lost.
    */
-  releaseLeases(params: { leases: readonly LeaseRef[]; now: Date }): Promise<readonly boolean[]>;
+  releaseLeases(params: { leases: readonly LeaseRelease[]; now: Date }): Promise<readonly boolean[]>;
 
   /** The earliest `nextAttemptAt` among pending deliveries (leased ones count at lease expiry), or null. */
   nextDueAt(): Promise<Date | null>;

@@ -163,6 +163,21 @@ export function describeCompletionContract(context: ContractContext): void {
       expect(await context.db.deliveries.releaseLeases({ leases: [], now: at(5) })).toEqual([]);
     });
 
+    it("releasing leases with their own due times makes each delivery due at its own time", async () => {
+      const [early, late, unset] = [await claimOne(), await claimOne(), await claimOne()];
+      const leases = [
+        { deliveryId: late.id, leaseToken: late.leaseToken, dueAt: at(9_000) },
+        { deliveryId: early.id, leaseToken: early.leaseToken, dueAt: at(7_000) },
+        { deliveryId: unset.id, leaseToken: unset.leaseToken },
+      ];
+      expect(await context.db.deliveries.releaseLeases({ leases, now: at(8_000) })).toEqual([true, true, true]);
+      const order = async (now: number) =>
+        (await context.db.deliveries.claimDueDeliveries({ now: at(now), limit: 3, leaseMs: LEASE_MS })).map((d) => d.id);
+      expect(await order(6_999)).toEqual([]);
+      expect(await order(8_500)).toEqual([early.id, unset.id]);
+      expect(await order(9_000)).toEqual([late.id]);
+    });
+
     it("releasing with a stale token changes nothing and returns false", async () => {
       const first = await claimOne();
       const [second] = await context.db.deliveries.claimDueDeliveries({ now: at(LEASE_MS), limit: 1, leaseMs: LEASE_MS });

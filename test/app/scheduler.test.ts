@@ -9,8 +9,8 @@ import { systemClock } from "../../src/adapters/system-clock.ts";
 import { capturingLogger, finishedJob } from "../support/app-fixtures.ts";
 import { waitFor } from "../support/wait-for.ts";
 
-async function withDeliveries(db: MemoryDatabase, count: number): Promise<void> {
-  const jobs = Array.from({ length: count }, () => finishedJob());
+async function withDeliveries(db: MemoryDatabase, count: number, webhookUrl = "https://receiver.example/hook"): Promise<void> {
+  const jobs = Array.from({ length: count }, () => finishedJob({ webhookUrl }));
   jobs.forEach((job) => db.putJob(job));
   await db.transaction((tx) =>
     acceptEvents(
@@ -246,6 +246,34 @@ describe("scheduler, a backlog for one full destination", () => {
     expect(due!.getTime()).toBeGreaterThan(Date.now() + 500);
     controller.abort();
     worker.releaseAll();
+    await running;
+  });
+});
+
+describe("scheduler, a hanging destination's backlog", () => {
+  it("reaches a healthy destination's deliveries within seconds while hundreds of a hanging destination's are due before them", async () => {
+    const db = createMemoryDatabase();
+    await withDeliveries(db, 300, "https://hangs.example/hook");
+    await withDeliveries(db, 12, "https://healthy.example/hook");
+    const hanging: (() => void)[] = [];
+    const worker = completingDeliver(db);
+    const deliver = async (d: ClaimedDelivery, sent: () => void) => {
+      if (d.url.startsWith("https://hangs.example/")) return new Promise<void>((resolve) => hanging.push(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      sent();
+      await worker.deliver(d);
+    };
+    const counting = countingReleases(db);
+    const scheduler = createScheduler(options(db, deliver, { deliveries: counting, concurrency: 8, perDestinationConcurrency: 2 }));
+    const { controller, running } = runInBackground(scheduler);
+    // Given back a second at a time, the hanging destination's rows would stay due ahead of the
+    // healthy ones and a claim would get through about 4 of them a second: over a minute.
+    await waitFor("every healthy delivery", () => worker.delivered.length === 12, { timeoutMs: 5_000 });
+    expect(hanging.length).toBe(2);
+    // Each of the hanging destination's rows was given back about once, not over and over.
+    expect(counting.releases).toBeLessThan(2 * 300);
+    controller.abort();
+    hanging.forEach((release) => release());
     await running;
   });
 });

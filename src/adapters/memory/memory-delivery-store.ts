@@ -107,11 +107,11 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
 
     async releaseLeases({ leases, now }): Promise<readonly boolean[]> {
       const { deliveries } = state.tables;
-      return leases.map(({ deliveryId, leaseToken }) => {
+      return leases.map(({ deliveryId, leaseToken, dueAt }) => {
         const current = deliveries.get(deliveryId.toLowerCase());
         if (current === undefined || current.status !== "pending") return false;
         if (current.leaseToken === null || current.leaseToken !== leaseToken.toLowerCase()) return false;
-        deliveries.set(current.id, { ...current, nextAttemptAt: now, leaseToken: null, lockedUntil: null });
+        deliveries.set(current.id, { ...current, nextAttemptAt: dueAt ?? now, leaseToken: null, lockedUntil: null });
         return true;
       });
     },

@@ -143,8 +143,11 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
       if (valid.length === 0) return leases.map(() => false);
       const released = await sql<{ id: string }[]>`
         update webhook_deliveries d
-        set next_attempt_at = ${now}, locked_until = null, lease_token = null, updated_at = ${now}
-        from unnest(${sql.array(valid.map((l) => l.deliveryId))}::uuid[], ${sql.array(valid.map((l) => l.leaseToken))}::uuid[]) as l(id, token)
+        set next_attempt_at = l.due_at, locked_until = null, lease_token = null, updated_at = ${now}
+        from unnest(
+          ${sql.array(valid.map((l) => l.deliveryId))}::uuid[], ${sql.array(valid.map((l) => l.leaseToken))}::uuid[],
+          ${sql.array(valid.map((l) => l.dueAt ?? now) as never[], TIMESTAMPTZ)}::timestamptz[]
+        ) as l(id, token, due_at)
         where d.id = l.id and d.lease_token = l.token and d.status = 'pending'
         returning d.id`;
       const matched = new Set(released.map((row) => row.id));
