@@ -79,6 +79,23 @@ export interface DrainResult {
 const STALL_MS = 10_000;
 
 /**
+ * What holds the healthy deliveries not yet sent: one line per status, attempts made and lease,
+ * with when they are due relative to now (an explanation for a drain that stalls or times out).
+ */
+async function describeUnsent(sql: postgres.Sql): Promise<string> {
+  const rows = await sql<{ line: string }[]>`
+    select count(*) || ' ' || status || ' after ' || attempts || ' attempt(s)'
+        || case when lease_token is null then '' else ', leased' end
+        || ', due in ' || round(extract(epoch from min(next_attempt_at) - now())::numeric, 1)
+        || ' to ' || round(extract(epoch from max(next_attempt_at) - now())::numeric, 1) || ' s' as line
+    from webhook_deliveries
+    where url like '%/ok' and status <> 'sent'
+    group by status, attempts, lease_token is null
+    order by count(*) desc`;
+  return rows.length === 0 ? "every /ok delivery is sent" : `/ok deliveries not sent: ${rows.map((r) => r.line).join("; ")}`;
+}
+
+/**
  * Waits until `events` distinct jobs reached /ok, or until receipts stop with every missing one
  * pending a retry after a failed attempt (with S3's one-hour retry delay a single connection
  * reset would otherwise hold the drain for an hour). Returns when the last receipt came
@@ -93,20 +110,27 @@ async function waitForHealthy(
   const deadline = performance.now() + drainDeadlineMs(events);
   let reached = -1;
   let progressAt = performance.now();
+  let stallReported = false;
   for (;;) {
     signal.throwIfAborted();
     const now = (await ctx.receiver.stats()).counts["/ok"]?.unique ?? 0;
     if (now !== reached) {
       reached = now;
       progressAt = performance.now();
+      stallReported = false;
     }
     if (reached >= events) return { doneAt: progressAt, retried: 0 };
     if (performance.now() - progressAt > STALL_MS) {
       const [row] = await sql<{ n: number }[]>`
         select count(*)::int as n from webhook_deliveries where status = 'pending' and attempts > 0 and url like '%/ok'`;
       if (reached + (row?.n ?? 0) >= events) return { doneAt: progressAt, retried: row?.n ?? 0 };
+      if (!stallReported) {
+        // Not a retry: something holds deliveries that were never attempted. Say what, once per stall.
+        console.error(`bench: no receipt for ${STALL_MS / 1000} s at ${reached} of ${events}; ${await describeUnsent(sql)}`);
+        stallReported = true;
+      }
     }
-    if (performance.now() > deadline) throw new Error(`no answer within ${drainDeadlineMs(events)} ms`);
+    if (performance.now() > deadline) throw new Error(`no answer within ${drainDeadlineMs(events)} ms; ${await describeUnsent(sql)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
