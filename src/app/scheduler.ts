@@ -122,7 +122,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   function startClaimed(
     claimed: readonly ClaimedDelivery[],
     kept: Promise<void>[] = [],
-  ): { givenBack: number; comingBackSoon: number; released: Promise<void> } {
+  ): { comingBackSoon: number; released: Promise<void> } {
     const now = clock.now().getTime();
     const givenBack: { delivery: ClaimedDelivery; dueAt: Date }[] = [];
     let comingBackSoon = 0;
@@ -137,7 +137,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       overflow = comingBackSoon;
       overflowAt = now;
     }
-    return { givenBack: givenBack.length, comingBackSoon, released: release(givenBack) };
+    return { comingBackSoon, released: release(givenBack) };
   }
 
   /**
