@@ -1,6 +1,6 @@
 /**
- * How fast each destination takes deliveries, and so when a delivery given back because its
- * destination is at its limit should be due again.
+ * The exchanges in flight to each destination, how fast each destination takes deliveries, and
+ * so when a delivery given back because its destination is at its limit should be due again.
  *
  * A flat deferral (a second) kept every given-back row of a slow destination circulating: a
  * receiver that hangs until the 5 s deadline, at a limit of 16, takes about 3 deliveries a
@@ -22,6 +22,8 @@ export interface DestinationPaceOptions {
 }
 
 export interface DestinationPace {
+  /** Exchanges with `destination` in flight now. */
+  inFlight(destination: string): number;
   /** An exchange with `destination` started at `at` (ms since the epoch). */
   started(destination: string, at: number): void;
   /** The exchange with `destination` that started at `startedAt` ended at `at`. */
@@ -85,6 +87,10 @@ export function createDestinationPace(options: DestinationPaceOptions): Destinat
   }
 
   return {
+    inFlight(destination) {
+      return destinations.get(destination)?.inFlight.length ?? 0;
+    },
+
     started(destination, at) {
       sweep(at);
       stateOf(destination).inFlight.push(at);
