@@ -54,7 +54,7 @@ const source = createKafkaSource({
   topic,
   groupId: `bench-${randomUUID()}`,
   logger: noopLogger,
-  acceptBatch: (batch) => db.transaction((tx) => acceptEvents({ newId: randomUUID, now: () => new Date(), logger: noopLogger }, tx, batch)),
+  acceptBatch: (batch) => db.transaction((tx) => acceptEvents({ newId: randomUUID, now: () => new Date(), logger: noopLogger, bodyLimits: { maxPayloadBytes: 1024 * 1024, maxTotalBytes: 16 * 1024 * 1024 } }, tx, batch)),
 });
 const cpuBefore = process.cpuUsage();
 const started = performance.now();

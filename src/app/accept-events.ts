@@ -6,6 +6,7 @@ import type { DeadLetter } from "../ports/dead-letters.ts";
 import type { Secret } from "../domain/secret.ts";
 import type { ClaimedDelivery, DeliveryLease, NewDelivery } from "../ports/delivery-store.ts";
 import type { EventOrigin, IncomingEvent } from "../ports/event-source.ts";
+import type { BodyLimits } from "../ports/job-reader.ts";
 import type { LogFields, Logger } from "../ports/logger.ts";
 import type { Repositories } from "../ports/transactor.ts";
 
@@ -38,11 +39,20 @@ export interface AcceptEventsDeps {
   readonly newId: () => string;
   readonly now: () => Date;
   readonly logger: Logger;
+  /** The payload limit, and how many bytes of job bodies one look-up may bring into memory. */
+  readonly bodyLimits: BodyLimits;
+}
+
+interface ParsedIncoming {
+  readonly event: WebhookEvent;
+  readonly origin: EventOrigin;
 }
 
 /**
  * Turns a batch of incoming events into deliveries, within the caller's transaction `tx`:
- * one job lookup, one delivery insert and at most one dead-letter insert for the whole batch.
+ * one job lookup, one delivery insert and at most one dead-letter insert for the whole batch,
+ * unless the jobs' bodies exceed the look-up budget: then the batch is taken in turns, one
+ * look-up and one insert each, so memory holds one budget's worth of bodies at a time.
  * Idempotent on (job_id, event), so redelivered input creates nothing new. With `leases`, up to
  * that many new deliveries are created leased to the caller and returned ready to attempt.
  */
@@ -53,78 +63,133 @@ export async function acceptEvents(
   leases: AcceptLeases = { count: 0, leaseMs: 0 },
 ): Promise<AcceptResult> {
   const now = deps.now();
-  const leaseExpiresAt = new Date(now.getTime() + leases.leaseMs);
-  let leasesLeft = leases.count;
-  const secretsOf = new Map<string, readonly Secret[]>();
   const deadLetters: DeadLetter[] = [];
-  const parsed: { event: WebhookEvent; origin: EventOrigin }[] = [];
+  let pending: ParsedIncoming[] = [];
   for (const incoming of events) {
+    if (incoming.unreadable !== undefined) {
+      deadLetters.push(deadLetterOf(incoming, incoming.unreadable, null, now));
+      continue;
+    }
     const result = parseWebhookEvent(incoming.value);
-    if (result.ok) parsed.push({ event: result.event, origin: incoming.origin });
+    if (result.ok) pending.push({ event: result.event, origin: incoming.origin });
     else deadLetters.push(deadLetterOf(incoming, result.reason, null, now));
   }
 
-  const jobs = await tx.jobs.findJobs([...new Set(parsed.map((p) => p.event.jobId))]);
-  const wanted = new Map<string, NewDelivery>();
-  let skipped = 0;
-  let duplicates = 0;
-  for (const { event, origin } of parsed) {
-    const plan = planDelivery(jobs.get(event.jobId));
-    const fields = logFieldsOf(event, origin);
-    if (plan.kind === "skip") {
-      skipped++;
-      deps.logger.info("event skipped: the job has no webhook URL", fields);
-    } else if (plan.kind === "dead_letter") {
-      deadLetters.push(deadLetterOf({ value: null, origin }, plan.reason, event, now));
-      deps.logger.warn("event dead-lettered", { ...fields, reason: plan.reason });
-    } else {
-      const key = `${event.jobId}\u0000${event.event}`;
-      if (wanted.has(key)) {
-        duplicates++;
-        continue;
-      }
-      const id = deps.newId();
-      const url = checkWebhookUrl(plan.url);
-      if (!url.ok) deps.logger.warn("delivery failed at once: its webhook URL can never be sent to", { ...fields, reason: url.reason });
-      let lease: DeliveryLease | null = null;
-      if (url.ok && leasesLeft > 0) {
-        leasesLeft--;
-        lease = { token: deps.newId(), expiresAt: leaseExpiresAt };
-        const secret = jobs.get(event.jobId)?.webhookSecret ?? null;
-        secretsOf.set(id, secret === null ? [] : [secret]);
-      }
-      wanted.set(key, {
-        id,
-        webhookId: webhookIdFor(id),
-        jobId: event.jobId,
-        event: event.event,
-        url: url.ok ? url.url : plan.url,
-        payload: plan.payload,
-        traceId: event.traceId,
-        now,
-        rejection: url.ok ? null : url.reason,
-        lease,
-      });
-    }
-  }
+  const turn: IntakeTurn = {
+    deps,
+    tx,
+    now,
+    leaseExpiresAt: new Date(now.getTime() + leases.leaseMs),
+    leasesLeft: leases.count,
+    deadLetters,
+    leased: [],
+    created: 0,
+    duplicates: 0,
+    skipped: 0,
+  };
+  while (pending.length > 0) pending = await acceptReadableJobs(turn, pending);
 
-  const createdIds = wanted.size > 0 ? await tx.deliveries.createDeliveries([...wanted.values()]) : [];
   if (deadLetters.length > 0) await tx.deadLetters.recordDeadLetters(deadLetters);
   for (const invalid of deadLetters.filter((d) => d.jobId === null && d.event === null)) {
     deps.logger.warn("event dead-lettered", { source: invalid.source, reason: invalid.reason });
   }
-  const created = new Set(createdIds.map((id) => id.toLowerCase()));
-  const leased: ClaimedDelivery[] = [];
-  for (const row of wanted.values()) {
-    if (row.lease && created.has(row.id.toLowerCase())) leased.push(leasedDelivery(row, row.lease, secretsOf.get(row.id) ?? []));
+  return { created: turn.created, duplicates: turn.duplicates, skipped: turn.skipped, deadLettered: deadLetters.length, leased: turn.leased };
+}
+
+/** What the turns of one `acceptEvents` call share. */
+interface IntakeTurn {
+  readonly deps: AcceptEventsDeps;
+  readonly tx: Repositories;
+  readonly now: Date;
+  readonly leaseExpiresAt: Date;
+  leasesLeft: number;
+  readonly deadLetters: DeadLetter[];
+  readonly leased: ClaimedDelivery[];
+  created: number;
+  duplicates: number;
+  skipped: number;
+}
+
+/**
+ * One look-up and one insert for the events whose jobs' bodies fit the look-up budget; returns
+ * the events whose jobs were left for a later turn (the reader always reads at least one).
+ */
+async function acceptReadableJobs(turn: IntakeTurn, events: readonly ParsedIncoming[]): Promise<ParsedIncoming[]> {
+  const { deps, tx, now } = turn;
+  const jobs = await tx.jobs.findJobs([...new Set(events.map((p) => p.event.jobId))], deps.bodyLimits);
+  const later: ParsedIncoming[] = [];
+  const secretsOf = new Map<string, readonly Secret[]>();
+  const wanted = new Map<string, NewDelivery>();
+  for (const parsed of events) {
+    const { event, origin } = parsed;
+    const job = jobs.get(event.jobId);
+    if (job?.unreadBody?.reason === "over_budget") {
+      later.push(parsed);
+      continue;
+    }
+    const plan = planDelivery(job, deps.bodyLimits);
+    const fields = logFieldsOf(event, origin);
+    if (plan.kind === "skip") {
+      turn.skipped++;
+      deps.logger.info("event skipped: the job has no webhook URL", fields);
+      continue;
+    }
+    if (plan.kind === "dead_letter") {
+      turn.deadLetters.push(deadLetterOf({ value: null, origin }, plan.reason, event, now));
+      deps.logger.warn("event dead-lettered", { ...fields, reason: plan.reason });
+      continue;
+    }
+    const key = `${event.jobId}\u0000${event.event}`;
+    if (wanted.has(key)) {
+      turn.duplicates++;
+      continue;
+    }
+    const id = deps.newId();
+    const url = checkWebhookUrl(plan.url);
+    const rejection = plan.kind === "reject" ? plan.reason : url.ok ? null : url.reason;
+    if (plan.kind === "reject") deps.logger.warn("delivery failed at once: its webhook body is too large to send", { ...fields, reason: plan.reason });
+    else if (!url.ok) deps.logger.warn("delivery failed at once: its webhook URL can never be sent to", { ...fields, reason: url.reason });
+    let lease: DeliveryLease | null = null;
+    if (rejection === null && turn.leasesLeft > 0) {
+      turn.leasesLeft--;
+      lease = { token: deps.newId(), expiresAt: turn.leaseExpiresAt };
+      const secret = job?.webhookSecret ?? null;
+      secretsOf.set(id, secret === null ? [] : [secret]);
+    }
+    wanted.set(key, {
+      id,
+      webhookId: webhookIdFor(id),
+      jobId: event.jobId,
+      event: event.event,
+      url: url.ok ? url.url : plan.url,
+      // A rejected delivery keeps no body: it is never sent.
+      payload: plan.kind === "deliver" ? plan.payload : new Uint8Array(0),
+      traceId: event.traceId,
+      now,
+      rejection,
+      lease,
+    });
   }
-  return {
-    created: createdIds.length,
-    duplicates: duplicates + wanted.size - createdIds.length,
-    skipped,
-    deadLettered: deadLetters.length,
-    leased,
-  };
+
+  const createdIds = wanted.size > 0 ? await tx.deliveries.createDeliveries([...wanted.values()]) : [];
+  const created = new Set(createdIds.map((id) => id.toLowerCase()));
+  for (const row of wanted.values()) {
+    if (row.lease && created.has(row.id.toLowerCase())) turn.leased.push(leasedDelivery(row, row.lease, secretsOf.get(row.id) ?? []));
+  }
+  turn.created += createdIds.length;
+  turn.duplicates += wanted.size - createdIds.length;
+  return later;
+}
+
+/**
+ * The dead letter of one event that the database refused to store (`reason` names the error):
+ * its bytes and coordinates are kept, and of its fields only the job id, which parsing has
+ * checked to be a uuid — the field at fault may be any other.
+ */
+export function refusedDeadLetter(incoming: IncomingEvent, reason: string, now: Date): DeadLetter {
+  const parsed = parseWebhookEvent(incoming.value);
+  const letter = deadLetterOf(incoming, reason, null, now);
+  return parsed.ok ? { ...letter, jobId: parsed.event.jobId } : letter;
 }
 
 /** A delivery just created leased, as a claim would have returned it. */
@@ -162,6 +227,7 @@ function deadLetterOf(incoming: IncomingEvent, reason: string, event: WebhookEve
     topic: kafka?.topic ?? null,
     partition: kafka?.partition ?? null,
     offset: kafka?.offset ?? null,
+    lastOffset: kafka?.lastOffset ?? null,
     key: kafka?.key ?? null,
     now,
   };

@@ -1,6 +1,7 @@
 import type { BackoffPolicy } from "../domain/backoff.ts";
 import type { DestinationPolicy } from "../domain/destination-policy.ts";
 import { parseCidr, type Cidr } from "../domain/ip-address.ts";
+import { parseByteSize } from "../domain/byte-size.ts";
 import { parseDuration } from "../domain/duration.ts";
 import type { LogLevel } from "../ports/logger.ts";
 
@@ -31,6 +32,8 @@ export interface Config {
   readonly pollIntervalMs: number;
   /** Most outbox rows turned into deliveries per transaction. */
   readonly outboxBatchSize: number;
+  /** Largest webhook body, bytes: a job whose body would be larger fails with `payload_too_large`. */
+  readonly maxPayloadBytes: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -60,6 +63,10 @@ const cidrs = (text: string) => {
   const parsed = text.split(",").map((s) => s.trim()).filter((s) => s !== "").map(parseCidr);
   return parsed.length > 0 && parsed.every((c) => c !== null) ? (parsed as Cidr[]) : undefined;
 };
+const byteSize = (min: number, max: number) => (text: string) => {
+  const bytes = parseByteSize(text);
+  return bytes === null || bytes < min || bytes > max ? undefined : bytes;
+};
 const boolean = (text: string) => (text === "true" ? true : text === "false" ? false : undefined);
 const postgresUrl = (text: string) => (/^postgres(ql)?:\/\//.test(text.trim()) ? text.trim() : undefined);
 const logLevel = (text: string) =>
@@ -87,6 +94,8 @@ const settings = {
   DISPATCH_CONCURRENCY: { fallback: "64", parse: integer(1, 10_000), expected: "a whole number from 1 to 10000" },
   POLL_INTERVAL: { fallback: "1s", parse: durationMs(10), expected: "a duration of at least 10ms such as 500ms, 1s" },
   OUTBOX_BATCH_SIZE: { fallback: "500", parse: integer(1, 10_000), expected: "a whole number from 1 to 10000" },
+  // 256 MiB at most: a body is built as one JavaScript string, and two of them must fit in V8's string limit (512 MiB).
+  WEBHOOK_MAX_PAYLOAD: { fallback: "1MiB", parse: byteSize(1024, 256 * 1024 ** 2), expected: "a size from 1KiB to 256MiB such as 1MiB, 512KiB, 1048576" },
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
@@ -155,6 +164,7 @@ export function parseConfig(env: Env): ConfigResult {
       concurrency: v.DISPATCH_CONCURRENCY,
       pollIntervalMs: v.POLL_INTERVAL,
       outboxBatchSize: v.OUTBOX_BATCH_SIZE,
+      maxPayloadBytes: v.WEBHOOK_MAX_PAYLOAD,
     }),
   };
 }

@@ -8,6 +8,7 @@ import { acceptEvents, type AcceptResult } from "./accept-events.ts";
 import { withBatchedCompletion } from "./batched-completion.ts";
 import type { Config } from "./config.ts";
 import { deliverOne } from "./deliver-one.ts";
+import { acceptIsolatingRefusals } from "./isolate-refusals.ts";
 import { createOutboxPoller, type OutboxPoller } from "./outbox-poller.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
 
@@ -51,6 +52,11 @@ const COMPLETION_BATCH = 256;
  * 968 -> 1,049/s, Postgres CPU per delivery down 15-40%; S1(b) at limit 64 unchanged.
  */
 const COMPLETION_WRITERS = 1;
+/**
+ * Bytes of job bodies one intake look-up brings into memory. With the default 1 MiB payload limit
+ * a batch of 500 events could otherwise hold 500 MiB; past this the batch is taken in turns.
+ */
+const INTAKE_BODY_BUDGET_BYTES = 16 * 1024 * 1024;
 
 /** Composes the use cases from their dependencies. The one place where the app is wired by hand. */
 export function wireDispatcher(
@@ -71,6 +77,7 @@ export function wireDispatcher(
     logger: logger.child({ component: "delivery" }),
   };
   const leaseMs = config.webhookTimeoutMs + LEASE_MARGIN_MS;
+  const bodyLimits = { maxPayloadBytes: config.maxPayloadBytes, maxTotalBytes: INTAKE_BODY_BUDGET_BYTES };
   const scheduler = createScheduler({
     deliveries: db.deliveries,
     deliver: (delivery, sent) => deliverOne(deliverDeps, delivery, sent),
@@ -91,11 +98,12 @@ export function wireDispatcher(
     onDeliveriesCreated: () => scheduler.wake(),
     slots: scheduler,
     leaseMs,
+    bodyLimits,
   });
-  const acceptDeps = { newId: deps.newId, now: () => clock.now(), logger: logger.child({ component: "intake" }) };
+  const acceptDeps = { newId: deps.newId, now: () => clock.now(), logger: logger.child({ component: "intake" }), bodyLimits };
   // New deliveries that fit in free slots are created leased and start at once, without a
   // claim; the rest wait in the database for the scheduler.
-  const acceptBatch: AcceptBatch = async (events) => {
+  const acceptInOneTransaction: AcceptBatch = async (events) => {
     const reserved = scheduler.reserve(events.length);
     let result: AcceptResult;
     try {
@@ -108,6 +116,9 @@ export function wireDispatcher(
     if (result.created > result.leased.length) scheduler.wake();
     return result;
   };
+  // Events the database refuses are found and dead-lettered; the rest of their batch goes on.
+  const refusalDeps = { transaction: db.transaction, now: () => clock.now(), logger: acceptDeps.logger };
+  const acceptBatch: AcceptBatch = (events) => acceptIsolatingRefusals(refusalDeps, events, acceptInOneTransaction);
   const sources = [outboxPoller, ...(options.inputs?.(acceptBatch) ?? [])];
   return {
     acceptBatch,

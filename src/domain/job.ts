@@ -11,4 +11,11 @@ export interface Job {
   readonly errorMessage: string | null;
   readonly webhookUrl: string | null;
   readonly webhookSecret: Secret | null;
+  /**
+   * Set when the reader left the body fields (`outputMarkup`, `errorCode`, `errorMessage`)
+   * unread, with their size in bytes: `too_large` when they alone exceed the payload limit (the
+   * job can never be sent), `over_budget` when the batch's byte budget was spent before them
+   * (they are read in a later look-up).
+   */
+  readonly unreadBody?: { readonly reason: "too_large" | "over_budget"; readonly bytes: number };
 }

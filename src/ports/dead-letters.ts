@@ -1,7 +1,7 @@
 /** Where an event that could not become a delivery came from, and what it was. */
 export interface DeadLetter {
   readonly source: "outbox" | "kafka" | "api";
-  /** Why it could not become a delivery, e.g. `unknown_job`, `invalid_json: ...`. */
+  /** Why it could not become a delivery, e.g. `unknown_job`, `invalid_json: ...`, `undecodable_batch: ...`. */
   readonly reason: string;
   readonly jobId: string | null;
   readonly event: string | null;
@@ -12,6 +12,8 @@ export interface DeadLetter {
   readonly topic: string | null;
   readonly partition: number | null;
   readonly offset: string | null;
+  /** The last offset when the letter stands for a range (an undecodable record batch), else null. */
+  readonly lastOffset: string | null;
   readonly key: Uint8Array | null;
   readonly now: Date;
 }

@@ -3,6 +3,11 @@ export interface IncomingEvent {
   /** The raw value: a JSON object already decoded (outbox, API) or the message bytes (Kafka). */
   readonly value: unknown;
   readonly origin: EventOrigin;
+  /**
+   * Set when the input could not even produce a value (an undecodable Kafka record batch): the
+   * event is dead-lettered with this reason.
+   */
+  readonly unreadable?: string;
 }
 
 export type EventOrigin =
@@ -13,6 +18,8 @@ export type EventOrigin =
       readonly topic: string;
       readonly partition: number;
       readonly offset: string;
+      /** The last offset when the event stands for a range of them (an undecodable record batch). */
+      readonly lastOffset?: string;
       readonly key: Uint8Array | null;
     };
 

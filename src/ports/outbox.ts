@@ -13,9 +13,10 @@ export interface Outbox {
 
   /**
    * Locks up to `limit` unprocessed rows, oldest first, skipping rows locked by others
-   * (`FOR UPDATE SKIP LOCKED`). Only meaningful inside a transaction: the lock lasts until it ends.
+   * (`FOR UPDATE SKIP LOCKED`), only among `ids` when given. Only meaningful inside a
+   * transaction: the lock lasts until it ends.
    */
-  claimPendingEvents(params: { limit: number }): Promise<readonly OutboxEntry[]>;
+  claimPendingEvents(params: { limit: number; ids?: readonly string[] }): Promise<readonly OutboxEntry[]>;
 
   /** Marks rows processed at `now`. */
   markProcessed(params: { ids: readonly string[]; now: Date }): Promise<void>;

@@ -5,7 +5,7 @@ import { createMemoryDatabase } from "../../src/adapters/memory/memory-database.
 import { systemClock } from "../../src/adapters/system-clock.ts";
 import { acceptEvents } from "../../src/app/accept-events.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
-import { capturingLogger, finishedJob, SECRET } from "../support/app-fixtures.ts";
+import { bodyLimits, capturingLogger, finishedJob, SECRET } from "../support/app-fixtures.ts";
 
 const TOKEN = "admin-token-for-tests-0123";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -30,7 +30,7 @@ async function withDelivery(db: ReturnType<typeof createMemoryDatabase>) {
   const job = finishedJob();
   db.putJob(job);
   await db.transaction((tx) =>
-    acceptEvents({ newId: randomUUID, now: systemClock.now, logger: noopLogger }, tx, [
+    acceptEvents({ newId: randomUUID, now: systemClock.now, logger: noopLogger, bodyLimits }, tx, [
       { value: { job_id: job.id, event: "job.succeeded", trace_id: "t-9" }, origin: { source: "api" } },
     ]),
   );

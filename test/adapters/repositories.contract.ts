@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { DeadLetter } from "../../src/ports/dead-letters.ts";
+import { DataRefusedError } from "../../src/ports/transactor.ts";
 import { at, type ContractContext, newDelivery, T0, within } from "./contract-subject.ts";
 
 /** Registers a test only where it applies, so a run shows no skipped tests. */
@@ -27,6 +28,13 @@ export function describeRepositoriesContract(context: ContractContext): void {
         { id: ids[0], jobId, event: "a", traceId: null },
         { id: ids[1], jobId: expect.any(String), event: "b", traceId: null },
       ]);
+    });
+
+    it("claiming pending events among given ids takes only those", async () => {
+      const ids = [await append(), await append(), await append()];
+      const claimed = await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 10, ids: [ids[1]!] }));
+      expect(claimed.map((e) => e.id)).toEqual([ids[1]]);
+      expect(await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 10, ids: [] }))).toEqual([]);
     });
 
     it("processed events are not claimed again", async () => {
@@ -117,6 +125,15 @@ export function describeRepositoriesContract(context: ContractContext): void {
       expect(stillLeased?.delivery.status).toBe("pending");
       expect(stillLeased?.attempts).toEqual([]);
     });
+
+    it("a transaction whose data the database refuses throws a DataRefusedError with the SQLSTATE, and stores nothing", async () => {
+      const good = newDelivery();
+      const refused = { ...newDelivery(), jobId: "not-a-uuid" };
+      const error = await context.db.transaction((tx) => tx.deliveries.createDeliveries([good, refused])).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DataRefusedError);
+      expect((error as DataRefusedError).code).toBe("22P02");
+      expect(await context.db.deliveries.getDelivery(good.id)).toBeNull();
+    });
   });
 
   describe("dead letters", () => {
@@ -128,6 +145,7 @@ export function describeRepositoriesContract(context: ContractContext): void {
         topic: "greatstories.webhooks.v1",
         partition: 3,
         offset: "9007199254740993",
+        lastOffset: "9007199254741000",
         key: new Uint8Array([0x00, 0x01]),
         now: at(1),
       });
@@ -167,6 +185,26 @@ export function describeRepositoriesContract(context: ContractContext): void {
       expect([...jobs.keys()]).toEqual([known]);
       expect((await context.db.jobs.findJobs([])).size).toBe(0);
     });
+
+    it("a job whose markup alone is over the payload limit comes back without its body, with the body's size", async () => {
+      const big = randomUUID();
+      const small = randomUUID();
+      await context.subject.insertJob({ id: big, outputMarkup: "é".repeat(600), webhookUrl: "https://r.example/" });
+      await context.subject.insertJob({ id: small, outputMarkup: "<p>hi</p>", webhookUrl: "https://r.example/" });
+      const jobs = await context.db.jobs.findJobs([big, small], { maxPayloadBytes: 1000, maxTotalBytes: 1_000_000 });
+      expect(jobs.get(big)).toMatchObject({ outputMarkup: null, webhookUrl: "https://r.example/", unreadBody: { reason: "too_large", bytes: 1200 } });
+      expect(jobs.get(small)).toMatchObject({ outputMarkup: "<p>hi</p>" });
+      expect(jobs.get(small)?.unreadBody).toBeUndefined();
+    });
+
+    it("bodies past one look-up's byte budget come back unread, in id order, and the first is always read", async () => {
+      const ids = [randomUUID(), randomUUID(), randomUUID()].sort();
+      for (const id of ids) await context.subject.insertJob({ id, outputMarkup: "m".repeat(400) });
+      const jobs = await context.db.jobs.findJobs(ids, { maxPayloadBytes: 1000, maxTotalBytes: 900 });
+      expect(ids.map((id) => jobs.get(id)?.unreadBody?.reason ?? "read")).toEqual(["read", "read", "over_budget"]);
+      const tiny = await context.db.jobs.findJobs(ids, { maxPayloadBytes: 1000, maxTotalBytes: 1 });
+      expect(ids.map((id) => tiny.get(id)?.unreadBody?.reason ?? "read")).toEqual(["read", "over_budget", "over_budget"]);
+    });
   });
 
   describe("health", () => {
@@ -187,6 +225,7 @@ function deadLetter(overrides: Partial<DeadLetter>): DeadLetter {
     topic: null,
     partition: null,
     offset: null,
+    lastOffset: null,
     key: null,
     now: T0,
     ...overrides,

@@ -5,9 +5,9 @@ import { acceptEvents } from "../../src/app/accept-events.ts";
 import { createOutboxPoller } from "../../src/app/outbox-poller.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
-import { capturingLogger, finishedJob } from "../support/app-fixtures.ts";
+import { bodyLimits, capturingLogger, finishedJob } from "../support/app-fixtures.ts";
 
-const deps = { newId: randomUUID, now: systemClock.now, logger: noopLogger };
+const deps = { newId: randomUUID, now: systemClock.now, logger: noopLogger, bodyLimits };
 const api = { source: "api" } as const;
 
 describe("accept events", () => {

@@ -8,7 +8,7 @@ import { deliverOne } from "../../src/app/deliver-one.ts";
 import type { Job } from "../../src/domain/job.ts";
 import { makeSecret } from "../../src/domain/secret.ts";
 import type { SendResult } from "../../src/domain/send-result.ts";
-import { capturingLogger, finishedJob, manualClock, response, scriptedSender, SECRET } from "../support/app-fixtures.ts";
+import { bodyLimits, capturingLogger, finishedJob, manualClock, response, scriptedSender, SECRET } from "../support/app-fixtures.ts";
 
 const backoff = { maxAttempts: 3, baseDelayMs: 30_000, maxDelayMs: 3_600_000, jitter: 0 };
 const LEASE_MS = 60_000;
@@ -20,7 +20,7 @@ async function setup(job: Job, results: readonly SendResult[]) {
   const sender = scriptedSender(results);
   db.putJob(job);
   await db.transaction((tx) =>
-    acceptEvents({ newId: randomUUID, now: clock.now, logger }, tx, [
+    acceptEvents({ newId: randomUUID, now: clock.now, logger, bodyLimits }, tx, [
       { value: { job_id: job.id, event: "job.succeeded", trace_id: "t-1" }, origin: { source: "api" } },
     ]),
   );

@@ -6,7 +6,7 @@ import { createScheduler, type Scheduler, type SchedulerOptions } from "../../sr
 import { noopLogger } from "../../src/ports/logger.ts";
 import type { ClaimedDelivery } from "../../src/ports/delivery-store.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
-import { capturingLogger, finishedJob } from "../support/app-fixtures.ts";
+import { bodyLimits, capturingLogger, finishedJob } from "../support/app-fixtures.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 async function withDeliveries(db: MemoryDatabase, count: number, webhookUrl = "https://receiver.example/hook"): Promise<void> {
@@ -14,7 +14,7 @@ async function withDeliveries(db: MemoryDatabase, count: number, webhookUrl = "h
   jobs.forEach((job) => db.putJob(job));
   await db.transaction((tx) =>
     acceptEvents(
-      { newId: randomUUID, now: systemClock.now, logger: noopLogger },
+      { newId: randomUUID, now: systemClock.now, logger: noopLogger, bodyLimits },
       tx,
       jobs.map((job) => ({ value: { job_id: job.id, event: "job.succeeded" }, origin: { source: "api" } as const })),
     ),
@@ -160,7 +160,7 @@ describe("scheduler, per-destination limit", () => {
     // The slow destination's deliveries are the oldest, so they are claimed first.
     for (const jobs of [slowJobs, fastJobs]) {
       await db.transaction((tx) =>
-        acceptEvents({ newId: randomUUID, now: systemClock.now, logger: noopLogger }, tx,
+        acceptEvents({ newId: randomUUID, now: systemClock.now, logger: noopLogger, bodyLimits }, tx,
           jobs.map((job) => ({ value: { job_id: job.id, event: "job.succeeded" }, origin: { source: "api" } as const }))),
       );
     }
@@ -332,7 +332,7 @@ describe("scheduler, deliveries created leased", () => {
     const jobs = [finishedJob(), finishedJob()];
     jobs.forEach((job) => db.putJob(job));
     const result = await db.transaction((tx) =>
-      acceptEvents({ newId: randomUUID, now: systemClock.now, logger: noopLogger }, tx,
+      acceptEvents({ newId: randomUUID, now: systemClock.now, logger: noopLogger, bodyLimits }, tx,
         jobs.map((job) => ({ value: { job_id: job.id, event: "job.succeeded" }, origin: { source: "api" } as const })), { count: 3, leaseMs: 60_000 }),
     );
     scheduler.adopt(3, result.leased);

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createKafkaSource } from "../../src/adapters/kafka/kafka-source.ts";
 import { acceptEvents } from "../../src/app/accept-events.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
-import { capturingLogger } from "../support/app-fixtures.ts";
+import { bodyLimits, capturingLogger } from "../support/app-fixtures.ts";
 import { TEST_SECRET } from "../support/harness.ts";
 import { createTopic, kafkaBrokers, produce, uniqueTopicName } from "../support/kafka.ts";
 import { createProxiedDatabase } from "../support/tcp-proxy.ts";
@@ -44,7 +44,7 @@ describe("Kafka input durability", () => {
       topic,
       groupId,
       logger,
-      acceptBatch: (events) => db.transaction((tx) => acceptEvents({ newId: randomUUID, now: () => new Date(), logger: noopLogger }, tx, events)),
+      acceptBatch: (events) => db.transaction((tx) => acceptEvents({ newId: randomUUID, now: () => new Date(), logger: noopLogger, bodyLimits }, tx, events)),
     });
     const controller = new AbortController();
     const running = source.run(controller.signal);

@@ -61,3 +61,6 @@ export function capturingLogger(): Logger & { lines: string[] } {
   };
   return Object.assign(make({}), { lines });
 }
+
+/** The dispatcher's default payload limit (1 MiB) and intake look-up budget (16 MiB). */
+export const bodyLimits = { maxPayloadBytes: 1024 * 1024, maxTotalBytes: 16 * 1024 * 1024 } as const;

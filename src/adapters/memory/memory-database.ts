@@ -1,5 +1,6 @@
 import type { Job } from "../../domain/job.ts";
 import type { Database } from "../../ports/database.ts";
+import { asDataRefusal } from "../data-refusal.ts";
 import type { Repositories } from "../../ports/transactor.ts";
 import { makeMemoryRepositories } from "./memory-repositories.ts";
 import { cloneTables, emptyTables, type MemoryState } from "./memory-state.ts";
@@ -53,7 +54,7 @@ export function createMemoryDatabase(options: MemoryDatabaseOptions = {}): Memor
           return await work(repositories);
         } catch (error) {
           state.tables = before;
-          throw error;
+          throw asDataRefusal(error) ?? error;
         }
       }),
     ping: () => whileOpen(async () => {}),

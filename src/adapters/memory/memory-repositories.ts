@@ -1,6 +1,6 @@
 import type { Job } from "../../domain/job.ts";
 import type { DeadLetter, DeadLetterStore, StoredDeadLetter } from "../../ports/dead-letters.ts";
-import type { JobReader } from "../../ports/job-reader.ts";
+import type { BodyLimits, JobReader } from "../../ports/job-reader.ts";
 import type { Outbox, OutboxEntry } from "../../ports/outbox.ts";
 import type { Repositories } from "../../ports/transactor.ts";
 import { makeMemoryDeliveryStore } from "./memory-delivery-store.ts";
@@ -18,16 +18,42 @@ export function makeMemoryRepositories(state: MemoryState): Repositories {
 
 function makeMemoryJobReader(state: MemoryState): JobReader {
   return {
-    async findJobs(ids: readonly string[]): Promise<ReadonlyMap<string, Job>> {
+    async findJobs(ids: readonly string[], limits?: BodyLimits): Promise<ReadonlyMap<string, Job>> {
       const found = new Map<string, Job>();
       for (const id of ids) {
         if (!isUuid(id)) continue;
         const job = state.jobs.get(id.toLowerCase());
         if (job !== undefined) found.set(id, job);
       }
-      return found;
+      return limits === undefined ? found : withinBodyLimits(found, limits);
     },
   };
+}
+
+const utf8 = new TextEncoder();
+const byteLength = (text: string | null) => (text === null ? 0 : utf8.encode(text).length);
+
+/** The Postgres reader's rule: bodies over the payload limit, or past the budget in id order, are left unread. */
+function withinBodyLimits(found: ReadonlyMap<string, Job>, limits: BodyLimits): ReadonlyMap<string, Job> {
+  const limited = new Map<string, Job>();
+  let readBytes = 0;
+  const inIdOrder = [...found].sort(([, a], [, b]) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const [key, job] of inIdOrder) {
+    const bytes = byteLength(job.outputMarkup) + byteLength(job.errorCode) + byteLength(job.errorMessage);
+    const unread = (reason: "too_large" | "over_budget"): Job => ({
+      ...job,
+      outputMarkup: null,
+      errorCode: null,
+      errorMessage: null,
+      unreadBody: { reason, bytes },
+    });
+    if (bytes > limits.maxPayloadBytes) limited.set(key, unread("too_large"));
+    else if (readBytes === 0 || readBytes + bytes <= limits.maxTotalBytes) {
+      readBytes += bytes;
+      limited.set(key, job);
+    } else limited.set(key, unread("over_budget"));
+  }
+  return limited;
 }
 
 function makeMemoryOutbox(state: MemoryState): Outbox {
@@ -40,11 +66,11 @@ function makeMemoryOutbox(state: MemoryState): Outbox {
       return id;
     },
 
-    async claimPendingEvents({ limit }): Promise<readonly OutboxEntry[]> {
+    async claimPendingEvents({ limit, ids }): Promise<readonly OutboxEntry[]> {
       // Transactions run one at a time here, so no other transaction can hold these rows: the
       // FOR UPDATE SKIP LOCKED of the real adapter has nothing to skip.
       return state.tables.outbox
-        .filter((row) => row.processedAt === null)
+        .filter((row) => row.processedAt === null && (ids === undefined || ids.includes(row.id)))
         .sort((a, b) => Number(a.id) - Number(b.id))
         .slice(0, Math.max(0, limit))
         .map(({ id, jobId, event, traceId }) => ({ id, jobId, event, traceId }));
@@ -91,6 +117,7 @@ function copyDeadLetter(row: StoredDeadLetter): StoredDeadLetter {
     topic: row.topic,
     partition: row.partition,
     offset: row.offset,
+    lastOffset: row.lastOffset,
     key: copyBytes(row.key),
     now: row.now,
   };

@@ -1,5 +1,6 @@
 import postgres from "postgres";
 import type { Database } from "../../ports/database.ts";
+import { translatingRefusals } from "../data-refusal.ts";
 import { type Logger, noopLogger } from "../../ports/logger.ts";
 import type { Repositories } from "../../ports/transactor.ts";
 import { makeDeadLetterStore } from "./dead-letters.ts";
@@ -49,8 +50,9 @@ export function makeRepositories(sql: SqlClient): Repositories {
 }
 
 /**
- * A Database over a postgres.js pool. Errors are postgres.js errors, unchanged: a
- * `PostgresError` carries the SQLSTATE in `code`. Opens connections lazily, on first use.
+ * A Database over a postgres.js pool. Errors are postgres.js errors (a `PostgresError` carries
+ * the SQLSTATE in `code`), except that a transaction whose data the server refuses throws a
+ * `DataRefusedError`. Opens connections lazily, on first use.
  */
 export function connectPostgres(options: ConnectPostgresOptions): PostgresDatabase {
   const logger = options.logger ?? noopLogger;
@@ -69,7 +71,7 @@ export function connectPostgres(options: ConnectPostgresOptions): PostgresDataba
     transaction: async (work) => {
       // postgres.js types the result as "unwrapped" in case work returns an array of queries;
       // ours returns plain values, so the result is exactly T.
-      const result: unknown = await sql.begin((tx) => work(makeRepositories(tx)));
+      const result: unknown = await translatingRefusals(() => sql.begin((tx) => work(makeRepositories(tx))));
       return result as Awaited<ReturnType<typeof work>>;
     },
     ping: () => pingWithin(sql, pingTimeoutMs),

@@ -12,6 +12,7 @@ interface DeadLetterRow {
   topic: string | null;
   kafka_partition: number | null;
   kafka_offset: string | null;
+  kafka_last_offset: string | null;
   message_key: Uint8Array | null;
   created_at: Date;
 }
@@ -30,6 +31,7 @@ export function makeDeadLetterStore(sql: SqlClient): DeadLetterStore {
         topic: row.topic,
         kafka_partition: row.partition,
         kafka_offset: row.offset,
+        kafka_last_offset: row.lastOffset,
         message_key: row.key,
         created_at: row.now,
       }));
@@ -41,7 +43,7 @@ export function makeDeadLetterStore(sql: SqlClient): DeadLetterStore {
       if (limit <= 0) return [];
       const rows = await sql<DeadLetterRow[]>`
         select id::text as id, source, reason, job_id, event, trace_id, raw, topic, kafka_partition,
-               kafka_offset, message_key, created_at
+               kafka_offset, kafka_last_offset, message_key, created_at
         from webhook_dead_letters
         order by id desc
         limit ${limit}`;
@@ -56,6 +58,7 @@ export function makeDeadLetterStore(sql: SqlClient): DeadLetterStore {
         topic: row.topic,
         partition: row.kafka_partition,
         offset: row.kafka_offset,
+        lastOffset: row.kafka_last_offset,
         key: toBytes(row.message_key),
         now: row.created_at,
       }));

@@ -20,12 +20,12 @@ export function makeOutbox(sql: SqlClient): Outbox {
       return row.id;
     },
 
-    async claimPendingEvents({ limit }): Promise<readonly OutboxEntry[]> {
-      if (limit <= 0) return [];
+    async claimPendingEvents({ limit, ids }): Promise<readonly OutboxEntry[]> {
+      if (limit <= 0 || ids?.length === 0) return [];
       const rows = await sql<OutboxRow[]>`
         select id::text as id, job_id, event, trace_id
         from webhook_outbox
-        where processed_at is null
+        where processed_at is null ${ids === undefined ? sql`` : sql`and id = any(${sql.array([...ids])}::bigint[])`}
         order by id
         limit ${limit}
         for update skip locked`;

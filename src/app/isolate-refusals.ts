@@ -1,0 +1,73 @@
+import type { DeadLetter } from "../ports/dead-letters.ts";
+import type { IncomingEvent } from "../ports/event-source.ts";
+import type { Logger } from "../ports/logger.ts";
+import { DataRefusedError, type RunInTransaction } from "../ports/transactor.ts";
+import { refusedDeadLetter, type AcceptResult } from "./accept-events.ts";
+
+export interface IsolateRefusalsDeps {
+  readonly transaction: RunInTransaction;
+  readonly now: () => Date;
+  readonly logger: Logger;
+}
+
+/** The dead-letter reason of an event the database refused: the prefix, then the SQLSTATE and message. */
+export function refusalReason(error: DataRefusedError): string {
+  return `refused_by_database: ${error.code} ${error.message}`;
+}
+
+/**
+ * Accepts `events` with `accept` (one transaction per call). When the database refuses the
+ * batch's data — not an outage — the batch is halved until the refused events are found: each
+ * is dead-lettered with the reason, and every other event is accepted. A batch of n events with
+ * one refused event costs about 2·log2(n) extra transactions. Other errors propagate unchanged.
+ */
+export async function acceptIsolatingRefusals(
+  deps: IsolateRefusalsDeps,
+  events: readonly IncomingEvent[],
+  accept: (events: readonly IncomingEvent[]) => Promise<AcceptResult>,
+): Promise<AcceptResult> {
+  try {
+    return await accept(events);
+  } catch (error) {
+    if (!(error instanceof DataRefusedError) || events.length === 0) throw error;
+    if (events.length === 1) {
+      await recordRefusedEvent(deps, events[0]!, error);
+      return { created: 0, duplicates: 0, skipped: 0, deadLettered: 1, leased: [] };
+    }
+    deps.logger.warn("the database refused a batch of events; splitting it to find the events at fault", {
+      events: events.length,
+      error: refusalReason(error),
+    });
+    const half = Math.ceil(events.length / 2);
+    const first = await acceptIsolatingRefusals(deps, events.slice(0, half), accept);
+    const second = await acceptIsolatingRefusals(deps, events.slice(half), accept);
+    return {
+      created: first.created + second.created,
+      duplicates: first.duplicates + second.duplicates,
+      skipped: first.skipped + second.skipped,
+      deadLettered: first.deadLettered + second.deadLettered,
+      leased: [...first.leased, ...second.leased],
+    };
+  }
+}
+
+/**
+ * Dead-letters one refused event. If even its dead letter is refused (the raw bytes or the job
+ * id at fault), a letter with only the reason and the coordinates is kept, so nothing is lost silently.
+ */
+export async function recordRefusedEvent(deps: IsolateRefusalsDeps, incoming: IncomingEvent, error: DataRefusedError): Promise<void> {
+  const reason = refusalReason(error);
+  const letter = refusedDeadLetter(incoming, reason, deps.now());
+  deps.logger.error("event dead-lettered: the database refused to store it", { ...coordinatesOf(letter), job_id: letter.jobId, reason });
+  try {
+    await deps.transaction((tx) => tx.deadLetters.recordDeadLetters([letter]));
+  } catch (second) {
+    if (!(second instanceof DataRefusedError)) throw second;
+    const bare: DeadLetter = { ...letter, jobId: null, raw: null, key: null };
+    await deps.transaction((tx) => tx.deadLetters.recordDeadLetters([bare]));
+  }
+}
+
+function coordinatesOf(letter: DeadLetter) {
+  return { source: letter.source, topic: letter.topic, partition: letter.partition, offset: letter.offset };
+}
