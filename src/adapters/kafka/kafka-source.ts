@@ -1,7 +1,9 @@
-import { Kafka, logLevel, type Consumer, type EachBatchPayload, type LogEntry } from "kafkajs";
+import { Kafka, logLevel, type Batch, type Consumer, type EachBatchPayload, type KafkaMessage, type LogEntry } from "kafkajs";
 import { errorText } from "../../app/error-text.ts";
 import type { EventSource, IncomingEvent, SourceReadiness } from "../../ports/event-source.ts";
 import type { Logger } from "../../ports/logger.ts";
+import { registerKafkaCodecs, type KafkaDecompressors } from "./codecs.ts";
+import { undecodableBatchOf } from "./undecodable-batches.ts";
 
 export interface KafkaSourceOptions {
   readonly brokers: readonly string[];
@@ -18,36 +20,59 @@ export interface KafkaSourceOptions {
   readonly sessionTimeoutMs?: number;
   /** Most partitions handled at once; their batches are written concurrently. */
   readonly partitionsConsumedConcurrently?: number;
+  /** Most events handed to `acceptBatch` at once; a larger fetched batch is accepted in parts. */
+  readonly maxEventsPerAccept?: number;
   /** Milliseconds since the epoch; for readiness. */
   readonly now?: () => number;
+  /** Retries of one connection or request before the consumer counts as stopped (kafkajs `retries`); 5 by default. */
+  readonly requestRetries?: number;
+  /** How record batches are decompressed, per codec; the pure-JavaScript decoders by default. */
+  readonly decompressors?: KafkaDecompressors;
 }
 
 /** First wait before writing a batch again after a database error, ms; doubles up to the cap. */
 const ACCEPT_RETRY_START_MS = 200;
 const ACCEPT_RETRY_MAX_MS = 5_000;
-/** Wait before a consumer that stopped for good is built and connected again, ms. */
-const RECONNECT_DELAY_MS = 2_000;
+/**
+ * Wait before a consumer that stopped (crashed, or could not connect) is built and connected
+ * again, ms: doubles with each stop in a row, up to the cap, so a consumer that keeps crashing
+ * costs the brokers and the logs one attempt a minute, not one every two seconds.
+ */
+const RESTART_FIRST_MS = 1_000;
+const RESTART_MAX_MS = 60_000;
+/** A consumer that fetched this long after its restart without stopping again is healthy: the next stop starts a new series. */
+const HEALTHY_AFTER_MS = 30_000;
 /**
  * A healthy consumer completes a fetch at least every `maxWaitTimeInMs` (1 s here), even on
  * an idle topic. Longer than this without one means the brokers are out of reach, well before
  * kafkajs's own retries give up and report a crash.
  */
 const FETCH_SILENCE_MS = 15_000;
+/** Events per `acceptBatch` call: one intake transaction's worth, like an outbox batch. */
+const DEFAULT_MAX_EVENTS_PER_ACCEPT = 500;
 
 /**
- * The Kafka input (kafkajs, at-least-once). For each fetched batch of one partition: one
- * `acceptBatch` (one transaction), then the offset after its last message is committed. Bad
- * messages become dead letters inside that same batch, so they never stop a partition. While
- * the database is down the batch is retried in place, with heartbeats, and nothing is committed.
+ * The Kafka input (kafkajs, at-least-once). A fetched batch of one partition is accepted in
+ * parts of at most `maxEventsPerAccept` events, one `acceptBatch` (one transaction) each, and
+ * after each part the offset after its last message is committed. Bad messages become dead
+ * letters inside that same transaction, and so does a record batch that cannot be decoded, so
+ * neither stops a partition. While the database is down a part is retried in place, with
+ * heartbeats, and nothing is committed.
  */
 export function createKafkaSource(options: KafkaSourceOptions): EventSource {
+  registerKafkaCodecs(options.decompressors);
   const { topic, groupId, logger } = options;
   const now = options.now ?? (() => Date.now());
+  const maxEventsPerAccept = options.maxEventsPerAccept ?? DEFAULT_MAX_EVENTS_PER_ACCEPT;
   let problem: string | null = "not connected yet";
   let lastFetchAt = 0;
+  // Stops in a row (crashes, failed connects), reset once the consumer is healthy again.
+  let stopsInARow = 0;
+  let lastStartAt = 0;
   const setReady = () => {
     problem = null;
     lastFetchAt = now();
+    if (stopsInARow > 0 && now() - lastStartAt >= HEALTHY_AFTER_MS) stopsInARow = 0;
   };
   const setNotReady = (reason: string) => (problem = reason);
   const readiness = (): SourceReadiness => {
@@ -62,31 +87,50 @@ export function createKafkaSource(options: KafkaSourceOptions): EventSource {
     brokers: [...options.brokers],
     logLevel: logLevel.WARN,
     logCreator: () => (entry: LogEntry) => logKafkaEntry(logger, entry),
-    retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 5 },
+    retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: options.requestRetries ?? 5 },
   });
 
   async function handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    if (batch.messages.length === 0) return;
-    const events: IncomingEvent[] = batch.messages.map((message) => ({
-      // A tombstone (null value) is not an event; it is dead-lettered like any other bad value.
-      value: message.value === null ? null : new Uint8Array(message.value.buffer, message.value.byteOffset, message.value.byteLength),
-      origin: {
-        source: "kafka",
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: message.offset,
-        key: message.key === null ? null : new Uint8Array(message.key),
-      },
-    }));
-    await acceptWithRetry(payload, events);
-    const last = batch.lastOffset();
-    payload.resolveOffset(last);
-    await payload.commitOffsetsIfNecessary({
-      topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }],
-    });
-    await payload.heartbeat();
-    setReady();
+    for (let start = 0; start < batch.messages.length; start += maxEventsPerAccept) {
+      // After a rebalance the partition may be someone else's: what is not committed is fetched again there.
+      if (!payload.isRunning() || payload.isStale()) return;
+      const part = batch.messages.slice(start, start + maxEventsPerAccept);
+      await acceptWithRetry(payload, eventsOf(batch, part));
+      const isLast = start + maxEventsPerAccept >= batch.messages.length;
+      const last = isLast ? batch.lastOffset() : part[part.length - 1]!.offset;
+      payload.resolveOffset(last);
+      await payload.commitOffsetsIfNecessary({
+        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }],
+      });
+      await payload.heartbeat();
+      // Progress: the consumer is healthy, whatever happened before.
+      stopsInARow = 0;
+      setReady();
+    }
+  }
+
+  /** The events of some messages of a batch; an undecodable record batch becomes one event, dead-lettered with its offset range. */
+  function eventsOf(batch: Batch, messages: readonly KafkaMessage[]): IncomingEvent[] {
+    const events: IncomingEvent[] = [];
+    const seen = new Set<string>();
+    for (const message of messages) {
+      const lost = undecodableBatchOf(message);
+      if (lost === null) {
+        events.push(eventOf(batch, message));
+        continue;
+      }
+      if (seen.has(lost.firstOffset)) continue;
+      seen.add(lost.firstOffset);
+      const where = { topic: batch.topic, partition: batch.partition, first_offset: lost.firstOffset, last_offset: lost.lastOffset };
+      logger.error("a record batch could not be decoded: dead-lettered, its offsets skipped", { ...where, reason: lost.reason });
+      events.push({
+        value: null,
+        unreadable: `undecodable_batch: ${lost.reason}`,
+        origin: { source: "kafka", topic: batch.topic, partition: batch.partition, offset: lost.firstOffset, lastOffset: lost.lastOffset, key: null },
+      });
+    }
+    return events;
   }
 
   async function acceptWithRetry(payload: EachBatchPayload, events: readonly IncomingEvent[]): Promise<void> {
@@ -121,8 +165,8 @@ export function createKafkaSource(options: KafkaSourceOptions): EventSource {
     consumer.on(consumer.events.FETCH, setReady);
     consumer.on(consumer.events.CRASH, (event) => {
       setNotReady(`consumer crashed: ${event.payload.error.message}`);
-      logger.error("kafka consumer crashed", { error: event.payload.error.message, restarting: event.payload.restart });
-      if (!event.payload.restart) stoppedForGood(event.payload.error.message);
+      logger.error("kafka consumer crashed", { error: event.payload.error.message });
+      stoppedForGood(event.payload.error.message);
     });
     consumer.on(consumer.events.DISCONNECT, () => {
       if (!signal.aborted) setNotReady("disconnected from the brokers");
@@ -137,7 +181,7 @@ export function createKafkaSource(options: KafkaSourceOptions): EventSource {
     });
     const aborted = new Promise<string>((resolve) => signal.addEventListener("abort", () => resolve("shutdown"), { once: true }));
     const why = await Promise.race([stopped, aborted]);
-    if (why !== "shutdown") logger.warn("kafka consumer stopped; reconnecting", { reason: why });
+    if (why !== "shutdown") throw new Error(why);
   }
 
   return {
@@ -152,21 +196,56 @@ export function createKafkaSource(options: KafkaSourceOptions): EventSource {
           // An idle fetch waits this long for data; it also bounds how long joining the group and
           // shutting down wait (kafkajs's default, 5 s, made each take about 5 s).
           maxWaitTimeInMs: 1_000,
-          retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 5, restartOnFailure: async () => true },
+          // kafkajs would restart a crashed consumer itself, 300 ms later, however often it
+          // crashes; this loop restarts it instead, with a growing wait.
+          retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: options.requestRetries ?? 5, restartOnFailure: async () => false },
         });
+        lastStartAt = now();
+        let stoppedBecause: string | null = null;
         try {
           await consumeUntilStopped(consumer, signal);
         } catch (error) {
-          setNotReady(errorText(error));
-          logger.error("could not start the kafka consumer; retrying", { error: errorText(error), retry_in_ms: RECONNECT_DELAY_MS });
+          stoppedBecause = errorText(error);
         }
         // Stops fetching, lets the batch in flight finish (and commit), and leaves the group.
         await consumer.disconnect().catch((error: unknown) => logger.warn("kafka disconnect failed", { error: errorText(error) }));
-        if (!signal.aborted) await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS));
+        if (signal.aborted || stoppedBecause === null) break;
+        stopsInARow++;
+        const waitMs = Math.min(RESTART_FIRST_MS * 2 ** (stopsInARow - 1), RESTART_MAX_MS);
+        const times = stopsInARow === 1 ? "once" : `${stopsInARow} times in a row`;
+        setNotReady(`consumer stopped ${times}, last because: ${stoppedBecause}; restarting in ${Math.ceil(waitMs / 1000)} s`);
+        logger.error("kafka consumer stopped; restarting", { reason: stoppedBecause, stops_in_a_row: stopsInARow, restart_in_ms: waitMs });
+        await sleep(waitMs, signal);
       }
       setNotReady("stopped");
     },
   };
+}
+
+function eventOf(batch: Batch, message: KafkaMessage): IncomingEvent {
+  return {
+    // A tombstone (null value) is not an event; it is dead-lettered like any other bad value.
+    value: message.value === null ? null : new Uint8Array(message.value.buffer, message.value.byteOffset, message.value.byteLength),
+    origin: {
+      source: "kafka",
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: message.offset,
+      key: message.key === null ? null : new Uint8Array(message.key),
+    },
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 function logKafkaEntry(logger: Logger, entry: LogEntry): void {
