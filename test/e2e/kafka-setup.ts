@@ -1,12 +1,10 @@
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { startSampleReceiver, type Reply, type SampleReceiver } from "../../scripts/sample-receiver.ts";
-import { connectPostgres } from "../../src/adapters/postgres/connect.ts";
-import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
 import { startDispatcherProcess, type DispatcherProcess } from "../support/dispatcher-process.ts";
 import { TEST_SECRET } from "../support/harness.ts";
 import { createTopic, kafkaBrokers, uniqueTopicName } from "../support/kafka.ts";
-import { createTestDatabase } from "../support/postgres.ts";
+import { createMigratedDatabase } from "../support/postgres.ts";
 
 export interface KafkaScenario {
   readonly sql: postgres.Sql;
@@ -27,13 +25,8 @@ export async function startKafkaScenario(options: {
   reply?: (path: string, count: number) => Reply;
 }): Promise<KafkaScenario> {
   const cleanups: (() => Promise<unknown>)[] = [];
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  const db = connectPostgres({ url: database.url });
-  await applyMigrations(db.sql);
-  await db.close();
-  const sql = postgres(database.url, { max: 4, onnotice: () => {} });
-  cleanups.push(() => sql.end());
+  const database = await createMigratedDatabase(cleanups);
+  const { sql } = database;
   const receiver = await startSampleReceiver({ secretFor: () => TEST_SECRET, reply: options.reply ?? (() => ({ status: 200 })) });
   cleanups.push(() => receiver.close());
   const topic = uniqueTopicName("webhooks");

@@ -3,12 +3,10 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import postgres from "postgres";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSampleReceiver, type SampleReceiver } from "../../scripts/sample-receiver.ts";
-import { connectPostgres } from "../../src/adapters/postgres/connect.ts";
-import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
 import { startDispatcherProcess, type DispatcherProcess } from "../support/dispatcher-process.ts";
 import { TEST_SECRET } from "../support/harness.ts";
 import { produce } from "../support/kafka.ts";
-import { createTestDatabase } from "../support/postgres.ts";
+import { createMigratedDatabase } from "../support/postgres.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { eventMessage, receiptsPerWebhook, startKafkaScenario, type KafkaScenario } from "./kafka-setup.ts";
 
@@ -31,13 +29,8 @@ interface OutboxScenario {
 
 /** A fresh migrated database and a receiver, for a dispatcher whose only input is the outbox. */
 async function startOutboxScenario(): Promise<OutboxScenario> {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  const db = connectPostgres({ url: database.url });
-  await applyMigrations(db.sql);
-  await db.close();
-  const sql = postgres(database.url, { max: 4, onnotice: () => {} });
-  cleanups.push(() => sql.end());
+  const database = await createMigratedDatabase(cleanups);
+  const { sql } = database;
   const receiver = await startSampleReceiver({ secretFor: () => TEST_SECRET, reply: () => ({ status: 200 }) });
   cleanups.push(() => receiver.close());
   return {

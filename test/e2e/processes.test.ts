@@ -2,11 +2,9 @@ import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSampleReceiver, type Reply, type SampleReceiver } from "../../scripts/sample-receiver.ts";
-import { connectPostgres } from "../../src/adapters/postgres/connect.ts";
-import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
 import { startDispatcherProcess, parseJson, type DispatcherProcess } from "../support/dispatcher-process.ts";
 import { TEST_SECRET } from "../support/harness.ts";
-import { createTestDatabase } from "../support/postgres.ts";
+import { createMigratedDatabase } from "../support/postgres.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -15,13 +13,8 @@ afterEach(async () => {
 });
 
 async function setup(reply: (path: string, count: number) => Reply) {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  const db = connectPostgres({ url: database.url });
-  await applyMigrations(db.sql);
-  await db.close();
-  const sql = postgres(database.url, { max: 4, onnotice: () => {} });
-  cleanups.push(() => sql.end());
+  const database = await createMigratedDatabase(cleanups);
+  const { sql } = database;
   const receiver = await startSampleReceiver({ secretFor: () => TEST_SECRET, reply });
   cleanups.push(() => receiver.close());
   return { url: database.url, sql, receiver };

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
+import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
 
 const DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -46,6 +47,19 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       return dropping;
     },
   };
+}
+
+/**
+ * A fresh database with the repository's migrations applied, and a small pool on it for the test
+ * to seed and inspect rows; `cleanups` gets what ends the pool and drops the database.
+ */
+export async function createMigratedDatabase(cleanups: (() => Promise<unknown>)[]): Promise<{ url: string; sql: postgres.Sql }> {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const sql = postgres(database.url, { max: 4, onnotice: () => {} });
+  cleanups.push(() => sql.end());
+  await applyMigrations(sql);
+  return { url: database.url, sql };
 }
 
 function redact(url: string): string {
