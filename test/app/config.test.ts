@@ -22,6 +22,14 @@ describe("configuration", () => {
     expect(Object.isFrozen(result.config)).toBe(true);
     expect(result.config.destinationPolicy).toEqual({ allowPrivateNetworks: false, allowedCidrs: [] });
     expect(result.config.perDestinationConcurrency).toBe(16);
+    expect(result.config.maxPayloadBytes).toBe(1024 * 1024);
+  });
+
+  it("reads WEBHOOK_MAX_PAYLOAD as bytes or with a unit", () => {
+    const inBytes = parseConfig({ WEBHOOK_MAX_PAYLOAD: "262144" });
+    const withUnit = parseConfig({ WEBHOOK_MAX_PAYLOAD: "512KiB" });
+    expect(inBytes.ok && inBytes.config.maxPayloadBytes).toBe(262_144);
+    expect(withUnit.ok && withUnit.config.maxPayloadBytes).toBe(524_288);
   });
 
   it("parses the trusted networks a deployment opens", () => {
@@ -58,6 +66,8 @@ describe("configuration", () => {
     ["DISPATCH_CONCURRENCY", "0", /^DISPATCH_CONCURRENCY="0" is invalid/],
     ["POLL_INTERVAL", "1ms", /^POLL_INTERVAL="1ms" is invalid/],
     ["OUTBOX_BATCH_SIZE", "x", /^OUTBOX_BATCH_SIZE="x" is invalid/],
+    ["WEBHOOK_MAX_PAYLOAD", "1mb", /^WEBHOOK_MAX_PAYLOAD="1mb" is invalid: expected a size from 1KiB to 256MiB/],
+    ["WEBHOOK_MAX_PAYLOAD", "512GiB", /^WEBHOOK_MAX_PAYLOAD="512GiB" is invalid/],
     ["WEBHOOK_ALLOWED_CIDRS", "10.0.0.0/33", /^WEBHOOK_ALLOWED_CIDRS="10.0.0.0\/33" is invalid: expected comma-separated CIDRs/],
     ["WEBHOOK_ALLOWED_CIDRS", "10.0.0.0/8,intranet", /^WEBHOOK_ALLOWED_CIDRS="10.0.0.0\/8,intranet" is invalid/],
     ["WEBHOOK_ALLOW_PRIVATE_NETWORKS", "yes", /^WEBHOOK_ALLOW_PRIVATE_NETWORKS="yes" is invalid: expected true or false$/],
