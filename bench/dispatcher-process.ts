@@ -25,6 +25,8 @@ export interface DispatcherProcess {
   rssBytes(): number;
   /** Warning and error log lines seen so far (the last 20), for failure messages and the results. */
   logTail(): readonly string[];
+  /** Null while the process runs; then its exit code or the signal that ended it (`SIGABRT`: V8 ran out of heap). */
+  exitStatus(): string | null;
   stop(): Promise<void>;
 }
 
@@ -70,7 +72,13 @@ export async function startDispatcher(env: Record<string, string>, readyTimeoutM
       lines.forEach(keep);
     });
   }
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let exitStatus: string | null = null;
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", (code, signal) => {
+      exitStatus = String(code ?? signal);
+      resolve();
+    }),
+  );
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill("SIGTERM");
@@ -98,6 +106,7 @@ export async function startDispatcher(env: Record<string, string>, readyTimeoutM
     peakRssBytes: () => statusKilobytes(pid, "VmHWM") * 1024,
     rssBytes: () => statusKilobytes(pid, "VmRSS") * 1024,
     logTail: () => [...tail],
+    exitStatus: () => exitStatus,
     stop,
   };
 }

@@ -1,6 +1,6 @@
 /** Kafka for the benchmark: a fresh topic per run (deleted by the scope) and producing job events. */
 import { randomBytes } from "node:crypto";
-import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type CompressionTypes, type Producer } from "kafkajs";
 import { EVENT } from "./payload.ts";
 import type { Scope } from "./scope.ts";
 
@@ -40,9 +40,18 @@ export function eventMessage(jobId: string): { key: string; value: string } {
   return { key: jobId, value: JSON.stringify({ job_id: jobId, event: EVENT, trace_id: `bench-${jobId.slice(0, 8)}` }) };
 }
 
-/** Produces one event per job, 1,000 per request, and returns once the broker acknowledged all. */
-export async function produceEvents(bench: BenchTopic, jobIds: readonly string[]): Promise<void> {
-  for (let start = 0; start < jobIds.length; start += 1000) {
-    await bench.producer.send({ topic: bench.topic, acks: -1, messages: jobIds.slice(start, start + 1000).map(eventMessage) });
+/**
+ * Produces one event per job, `perRequest` (1,000) per request, each request's record batches
+ * compressed with `compression` (none), and returns once the broker acknowledged all.
+ */
+export async function produceEvents(
+  bench: BenchTopic,
+  jobIds: readonly string[],
+  options: { perRequest?: number; compression?: CompressionTypes } = {},
+): Promise<void> {
+  const perRequest = options.perRequest ?? 1000;
+  for (let start = 0; start < jobIds.length; start += perRequest) {
+    const messages = jobIds.slice(start, start + perRequest).map(eventMessage);
+    await bench.producer.send({ topic: bench.topic, acks: -1, compression: options.compression, messages });
   }
 }

@@ -18,6 +18,8 @@ export interface Receiver {
   /** `http://127.0.0.1:<port>`: the main origin, and a second one (another customer). */
   readonly url: string;
   readonly otherUrl: string;
+  /** Every origin the receiver listens on (eight), `url` and `otherUrl` first. */
+  readonly origins: readonly string[];
   readonly pid: number;
   reset(): Promise<void>;
   /** Resolves once `count` distinct jobs have reached `path`; rejects after `timeoutMs` or on abort. */
@@ -65,10 +67,12 @@ export async function startReceiver(secret: string): Promise<Receiver> {
     return within(timeoutMs, answered, `receiver ${String(request.type)} ${JSON.stringify(request)}`);
   }
 
-  const [port, otherPort] = await within(30_000, ready, "receiver start-up");
+  const ports = await within(30_000, ready, "receiver start-up");
+  const origins = ports.map((port) => `http://127.0.0.1:${port}`);
   return {
-    url: `http://127.0.0.1:${port}`,
-    otherUrl: `http://127.0.0.1:${otherPort}`,
+    url: origins[0]!,
+    otherUrl: origins[1]!,
+    origins,
     pid: child.pid!,
     reset: () => ask<void>({ type: "reset" }),
     waitFor: (path, count, timeoutMs, signal) => ask<void>({ type: "wait", path, count }, timeoutMs, signal),

@@ -1,10 +1,10 @@
 /**
  * The benchmark's webhook receiver, a process of its own (started by receiver-client.ts with
  * child_process.fork) so that its CPU is not the dispatcher's or the benchmark's. It listens on
- * two ports of 127.0.0.1 — two origins, so the dispatcher's per-destination limit treats them as
- * two customers — verifies both signatures of every request as a customer would, records when
- * each job_id first arrived, and answers by path: /ok 200, /fail 500, /hang never (until the
- * client gives up and closes the connection).
+ * eight ports of 127.0.0.1 — eight origins, so the dispatcher's per-destination limit treats them
+ * as eight customers (most scenarios use the first one or two) — verifies both signatures of
+ * every request as a customer would, records when each job_id first arrived, and answers by
+ * path: /ok 200, /fail 500, /hang never (until the client gives up and closes the connection).
  *
  * IPC: the parent sends `{id, type, ...}`; this process answers `{id, result}` or `{id, error}`.
  */
@@ -14,6 +14,8 @@ import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 
 const secret = process.env.BENCH_SECRET ?? "";
+/** Ports listened on, each an origin of its own. */
+const ORIGINS = 8;
 const webhook = new Webhook(secret);
 const now = () => performance.timeOrigin + performance.now();
 
@@ -151,5 +153,6 @@ process.on("message", (request: Request) => {
 });
 process.on("disconnect", () => process.exit(0));
 
-const ports = [await listen(), await listen()];
+const ports: number[] = [];
+for (let i = 0; i < ORIGINS; i++) ports.push(await listen());
 process.send!({ id: 0, result: { ports } });

@@ -91,9 +91,39 @@ export function targetsOf(s: Scenarios): Target[] {
     growth === undefined
       ? { measure: "S4 RSS growth over idle", target: "≤ 20 MB", measured: "not measured", pass: null }
       : { measure: "S4 RSS growth over idle", target: "≤ 20 MB", measured: `${round(growth / 1e6, 1)} MB`, pass: growth <= 20e6 },
+    ...kafkaBacklogTargets(s),
     claimRatio === undefined
       ? { measure: "S5 claim at 1,000,000 not due / at 0", target: "≤ 2", measured: "not measured", pass: null }
       : { measure: "S5 claim at 1,000,000 not due / at 0", target: "≤ 2", measured: claimRatio.toString(), pass: claimRatio <= 2 },
+  ];
+}
+
+/**
+ * S4(b): peak RSS growth between the two backlogs, and whether the capped drain finished. A
+ * scenario that failed (a crash, an event missing) fails its target rather than going unmeasured.
+ */
+function kafkaBacklogTargets(s: Scenarios): Target[] {
+  const growth = med(s, "s4b", "growthBytes");
+  const growthProblem = why(s, "s4b");
+  const capProblem = why(s, "s4b160");
+  const failed = (problem: string | null) => problem !== null && problem !== "not run";
+  return [
+    growth === undefined
+      ? { measure: "S4(b) peak RSS growth, Kafka backlog", target: "≤ 20 MB", measured: growthProblem ?? "not measured", pass: failed(growthProblem) ? false : null }
+      : {
+          measure: `S4(b) peak RSS growth, Kafka backlog of ${num(med(s, "s4b", "smallEvents"))} → ${num(med(s, "s4b", "largeEvents"))}`,
+          target: "≤ 20 MB",
+          measured: `${round(growth / 1e6, 1)} MB`,
+          pass: growth <= 20e6,
+        },
+    {
+      measure: "S4(b) Kafka backlog with a 160 MB heap",
+      target: "drained, every event once",
+      measured:
+        capProblem ??
+        `${num(med(s, "s4b160", "events"))} events in ${num((med(s, "s4b160", "drainMs") ?? NaN) / 1000, 1)} s, peak RSS ${mib(med(s, "s4b160", "peakRssBytes"))}`,
+      pass: capProblem === "not run" ? null : !failed(capProblem),
+    },
   ];
 }
 
@@ -152,6 +182,25 @@ export function renderMarkdown(results: Results): string {
         `${mib(med(s, "s4", "loadedRssBytes"))} (peak ${mib(med(s, "s4", "loadedPeakRssBytes"))}); growth ${num((med(s, "s4", "growthBytes") ?? NaN) / 1e6, 1)} MB.`,
     );
   }
+
+  lines.push("", "**S4(b) memory, Kafka backlog** (peak RSS of a dispatcher draining a gzip backlog on 4 partitions to 8 receiver origins, median):", "");
+  const s4bProblem = why(s, "s4b");
+  if (s4bProblem !== null) lines.push(`S4(b): ${s4bProblem}`);
+  else {
+    lines.push(
+      `${num(med(s, "s4b", "smallEvents"))} events ${mib(med(s, "s4b", "smallPeakRssBytes"))} (drained in ${num((med(s, "s4b", "smallDrainMs") ?? NaN) / 1000, 1)} s); ` +
+        `${num(med(s, "s4b", "largeEvents"))} events ${mib(med(s, "s4b", "largePeakRssBytes"))} (drained in ${num((med(s, "s4b", "largeDrainMs") ?? NaN) / 1000, 1)} s); ` +
+        `growth ${num((med(s, "s4b", "growthBytes") ?? NaN) / 1e6, 1)} MB.`,
+    );
+  }
+  const s4b160Problem = why(s, "s4b160");
+  lines.push(
+    "",
+    s4b160Problem !== null
+      ? `With a 160 MB heap (--max-old-space-size=160): ${s4b160Problem}`
+      : `With a 160 MB heap (--max-old-space-size=160), ${num(med(s, "s4b160", "events"))} events: every one delivered once, in ` +
+          `${num((med(s, "s4b160", "drainMs") ?? NaN) / 1000, 1)} s (${num(med(s, "s4b160", "eventsPerSecond"))}/s), peak RSS ${mib(med(s, "s4b160", "peakRssBytes"))}.`,
+  );
 
   lines.push("", "**S5 claim cost** (one claim of 64 due rows, median ms):", "");
   const s5problem = why(s, "s5");

@@ -7,7 +7,8 @@
  *   BENCH_ONLY=s0,s1a npm run bench                   # some scenarios only
  *
  * Env: BENCH_EVENTS (100000), BENCH_RUNS (3), BENCH_ONLY (all of s0,s1a,s1b,s2,s3,s1b16,s3same,s4,
- * s5,b1default,b1batched), BENCH_PENDING_ROWS (1000000, S4 and S5), BENCH_CLAIMS (30, S5),
+ * s4b,s4b160,s5,b1default,b1batched), BENCH_PENDING_ROWS (1000000, S4 and S5), BENCH_KAFKA_BACKLOG
+ * (200000, S4(b)'s larger backlog), BENCH_HEAP_CAP_BACKLOG (150000, s4b160), BENCH_CLAIMS (30, S5),
  * BENCH_S1_MAX_PER_DESTINATION (64, S1 and S2), DATABASE_URL or TEST_POSTGRES_URL (the server to
  * create databases on; postgres://postgres@127.0.0.1:5432/postgres), KAFKA_BROKERS (127.0.0.1:9092;
  * unset, scripts/kafka.sh start runs first). Each run of each scenario has a deadline; a scenario
@@ -27,6 +28,7 @@ import { runOutboxDrain, runKafkaDrain, SINGLE_RECEIVER_ENV } from "./scenarios/
 import { runLatency } from "./scenarios/s2-latency.ts";
 import { runIsolationOtherOrigin, runIsolationSameOrigin } from "./scenarios/s3-isolation.ts";
 import { runMemory } from "./scenarios/s4-memory.ts";
+import { runKafkaBacklogHeapCap, runKafkaBacklogMemory } from "./scenarios/s4b-kafka-backlog.ts";
 import { runClaimCost } from "./scenarios/s5-claim-cost.ts";
 import { waitForQuietMachine } from "./proc-stats.ts";
 import { installProcessCleanup } from "./scope.ts";
@@ -107,6 +109,8 @@ await scenario("s3", () => runIsolationOtherOrigin(ctx));
 await scenario("s1b16", () => runKafkaDrain(ctx, 16));
 await scenario("s3same", () => runIsolationSameOrigin(ctx));
 await scenario("s4", () => runMemory(ctx));
+await scenario("s4b", () => runKafkaBacklogMemory(ctx));
+await scenario("s4b160", () => runKafkaBacklogHeapCap(ctx));
 await scenario("s5", () => runClaimCost(ctx));
 await scenario("b1default", () => runBaseline(ctx, "default"));
 await scenario("b1batched", () => runBaseline(ctx, "batched"));

@@ -55,6 +55,7 @@ const dispatcher = wireDispatcher(
               brokers: config.kafkaBrokers,
               topic: config.kafkaTopic,
               groupId: config.kafkaGroupId,
+              fetchMaxBytes: config.kafkaFetchMaxBytes,
               acceptBatch,
               logger: logger.child({ component: "kafka" }),
             }),

@@ -14,6 +14,8 @@ export interface Config {
   readonly kafkaBrokers: readonly string[];
   readonly kafkaTopic: string;
   readonly kafkaGroupId: string;
+  /** Bytes one Kafka fetch brings in (as stored, compressed): the input's read-ahead. */
+  readonly kafkaFetchMaxBytes: number;
   readonly backoff: BackoffPolicy;
   /** Whole-request deadline, ms. */
   readonly webhookTimeoutMs: number;
@@ -79,6 +81,7 @@ const settings = {
   KAFKA_BROKERS: { fallback: null, parse: list, expected: "comma-separated host:port pairs" },
   KAFKA_TOPIC_WEBHOOKS: { fallback: "greatstories.webhooks.v1", parse: text, expected: "a topic name" },
   KAFKA_GROUP_ID: { fallback: "stories-dispatcher", parse: text, expected: "a consumer group id" },
+  KAFKA_FETCH_MAX_BYTES: { fallback: "256KiB", parse: byteSize(16 * 1024, 64 * 1024 ** 2), expected: "a size from 16KiB to 64MiB such as 256KiB, 1MiB" },
   WEBHOOK_MAX_RETRIES: { fallback: "10", parse: integer(1, 100), expected: "a whole number of attempts from 1 to 100" },
   WEBHOOK_RETRY_BASE_DELAY: { fallback: "30s", parse: durationMs(1), expected: "a positive duration such as 250ms, 30s, 1m30s" },
   WEBHOOK_RETRY_MAX_DELAY: { fallback: "24h", parse: durationMs(1), expected: "a positive duration such as 30s, 1h, 24h" },
@@ -145,6 +148,7 @@ export function parseConfig(env: Env): ConfigResult {
       kafkaBrokers: Object.freeze(v.KAFKA_BROKERS ?? []),
       kafkaTopic: v.KAFKA_TOPIC_WEBHOOKS,
       kafkaGroupId: v.KAFKA_GROUP_ID,
+      kafkaFetchMaxBytes: v.KAFKA_FETCH_MAX_BYTES,
       backoff: Object.freeze({
         maxAttempts: v.WEBHOOK_MAX_RETRIES,
         baseDelayMs: v.WEBHOOK_RETRY_BASE_DELAY,
