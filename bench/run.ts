@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every scenario of issue 5 in one run, on this machine — real Postgres, the
+ * `npm run bench`: every benchmark scenario in one run, on this machine — real Postgres, the
  * local Kafka broker of scripts/kafka.sh, a receiver process that verifies every signature —
  * then bench/results/<timestamp>.json and .md (printed too).
  *

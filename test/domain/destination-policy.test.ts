@@ -67,7 +67,7 @@ const fullIpv6 = (ip: IpAddress) =>
   Array.from({ length: 8 }, (_, i) => (((ip.bytes[2 * i] ?? 0) << 8) | (ip.bytes[2 * i + 1] ?? 0)).toString(16).padStart(4, "0")).join(":");
 
 describe("deniedRanges", () => {
-  it("lists exactly the ranges of issue 4, each a parseable CIDR", () => {
+  it("lists exactly the special-purpose ranges the guard blocks, each a parseable CIDR", () => {
     expect(deniedRanges.map((range) => range.cidr)).toEqual([
       "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
       "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
