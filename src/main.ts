@@ -56,6 +56,7 @@ const dispatcher = wireDispatcher(
               topic: config.kafkaTopic,
               groupId: config.kafkaGroupId,
               fetchMaxBytes: config.kafkaFetchMaxBytes,
+              maxEventsPerAccept: config.kafkaBatchSize,
               acceptBatch,
               logger: logger.child({ component: "kafka" }),
             }),

@@ -16,6 +16,8 @@ export interface Config {
   readonly kafkaGroupId: string;
   /** Bytes one Kafka fetch brings in (as stored, compressed): the input's read-ahead. */
   readonly kafkaFetchMaxBytes: number;
+  /** Most Kafka events made durable per transaction; a larger fetched batch is taken in parts. */
+  readonly kafkaBatchSize: number;
   readonly backoff: BackoffPolicy;
   /** Whole-request deadline, ms. */
   readonly webhookTimeoutMs: number;
@@ -81,6 +83,7 @@ const settings = {
   KAFKA_BROKERS: { fallback: null, parse: list, expected: "comma-separated host:port pairs" },
   KAFKA_TOPIC_WEBHOOKS: { fallback: "greatstories.webhooks.v1", parse: text, expected: "a topic name" },
   KAFKA_GROUP_ID: { fallback: "stories-dispatcher", parse: text, expected: "a consumer group id" },
+  KAFKA_BATCH_SIZE: { fallback: "500", parse: integer(1, 10_000), expected: "a whole number from 1 to 10000" },
   KAFKA_FETCH_MAX_BYTES: { fallback: "256KiB", parse: byteSize(16 * 1024, 64 * 1024 ** 2), expected: "a size from 16KiB to 64MiB such as 256KiB, 1MiB" },
   WEBHOOK_MAX_RETRIES: { fallback: "10", parse: integer(1, 100), expected: "a whole number of attempts from 1 to 100" },
   WEBHOOK_RETRY_BASE_DELAY: { fallback: "30s", parse: durationMs(1), expected: "a positive duration such as 250ms, 30s, 1m30s" },
@@ -149,6 +152,7 @@ export function parseConfig(env: Env): ConfigResult {
       kafkaTopic: v.KAFKA_TOPIC_WEBHOOKS,
       kafkaGroupId: v.KAFKA_GROUP_ID,
       kafkaFetchMaxBytes: v.KAFKA_FETCH_MAX_BYTES,
+      kafkaBatchSize: v.KAFKA_BATCH_SIZE,
       backoff: Object.freeze({
         maxAttempts: v.WEBHOOK_MAX_RETRIES,
         baseDelayMs: v.WEBHOOK_RETRY_BASE_DELAY,

@@ -24,6 +24,7 @@ describe("configuration", () => {
     expect(result.config.perDestinationConcurrency).toBe(16);
     expect(result.config.maxPayloadBytes).toBe(1024 * 1024);
     expect(result.config.kafkaFetchMaxBytes).toBe(256 * 1024);
+    expect(result.config.kafkaBatchSize).toBe(500);
   });
 
   it("reads WEBHOOK_MAX_PAYLOAD as bytes or with a unit", () => {
@@ -69,6 +70,7 @@ describe("configuration", () => {
     ["OUTBOX_BATCH_SIZE", "x", /^OUTBOX_BATCH_SIZE="x" is invalid/],
     ["WEBHOOK_MAX_PAYLOAD", "1mb", /^WEBHOOK_MAX_PAYLOAD="1mb" is invalid: expected a size from 1KiB to 256MiB/],
     ["WEBHOOK_MAX_PAYLOAD", "512GiB", /^WEBHOOK_MAX_PAYLOAD="512GiB" is invalid/],
+    ["KAFKA_BATCH_SIZE", "0", /^KAFKA_BATCH_SIZE="0" is invalid: expected a whole number from 1 to 10000/],
     ["KAFKA_FETCH_MAX_BYTES", "1KiB", /^KAFKA_FETCH_MAX_BYTES="1KiB" is invalid: expected a size from 16KiB to 64MiB/],
     ["WEBHOOK_ALLOWED_CIDRS", "10.0.0.0/33", /^WEBHOOK_ALLOWED_CIDRS="10.0.0.0\/33" is invalid: expected comma-separated CIDRs/],
     ["WEBHOOK_ALLOWED_CIDRS", "10.0.0.0/8,intranet", /^WEBHOOK_ALLOWED_CIDRS="10.0.0.0\/8,intranet" is invalid/],
