@@ -20,12 +20,3 @@ export function asDataRefusal(error: unknown): DataRefusedError | null {
   }
   return null;
 }
-
-/** Runs `work`, turning a refusal of its data into a DataRefusedError; other errors pass unchanged. */
-export async function translatingRefusals<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw asDataRefusal(error) ?? error;
-  }
-}

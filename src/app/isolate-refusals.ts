@@ -1,4 +1,3 @@
-import type { DeadLetter } from "../ports/dead-letters.ts";
 import type { IncomingEvent } from "../ports/event-source.ts";
 import type { Logger } from "../ports/logger.ts";
 import { DataRefusedError, type RunInTransaction } from "../ports/transactor.ts";
@@ -51,23 +50,11 @@ export async function acceptIsolatingRefusals(
   }
 }
 
-/**
- * Dead-letters one refused event. If even its dead letter is refused (the raw bytes or the job
- * id at fault), a letter with only the reason and the coordinates is kept, so nothing is lost silently.
- */
-export async function recordRefusedEvent(deps: IsolateRefusalsDeps, incoming: IncomingEvent, error: DataRefusedError): Promise<void> {
+/** Dead-letters one refused event, in a transaction of its own. */
+async function recordRefusedEvent(deps: IsolateRefusalsDeps, incoming: IncomingEvent, error: DataRefusedError): Promise<void> {
   const reason = refusalReason(error);
   const letter = refusedDeadLetter(incoming, reason, deps.now());
-  deps.logger.error("event dead-lettered: the database refused to store it", { ...coordinatesOf(letter), job_id: letter.jobId, reason });
-  try {
-    await deps.transaction((tx) => tx.deadLetters.recordDeadLetters([letter]));
-  } catch (second) {
-    if (!(second instanceof DataRefusedError)) throw second;
-    const bare: DeadLetter = { ...letter, jobId: null, raw: null, key: null };
-    await deps.transaction((tx) => tx.deadLetters.recordDeadLetters([bare]));
-  }
-}
-
-function coordinatesOf(letter: DeadLetter) {
-  return { source: letter.source, topic: letter.topic, partition: letter.partition, offset: letter.offset };
+  const { source, topic, partition, offset, jobId } = letter;
+  deps.logger.error("event dead-lettered: the database refused to store it", { source, topic, partition, offset, job_id: jobId, reason });
+  await deps.transaction((tx) => tx.deadLetters.recordDeadLetters([letter]));
 }

@@ -61,8 +61,7 @@ export function createOutboxPoller(options: OutboxPollerOptions): OutboxPoller {
       });
     } catch (error) {
       options.slots?.adopt(reserved, []);
-      const [only] = claimed;
-      if (error instanceof DataRefusedError && claimed.length === 1 && only !== undefined) return deadLetterRefusedRow(only.id, error);
+      if (error instanceof DataRefusedError && claimed.length === 1) return deadLetterRefusedRow(claimed[0]!.id, error);
       throw error;
     }
     const { leased, ...summary } = result;

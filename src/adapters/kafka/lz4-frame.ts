@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 /**
  * LZ4 frame decoding (https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md), the format
  * of Kafka's LZ4 record batches: the Java client writes one frame of 64 KB independent blocks
@@ -31,7 +32,7 @@ export function decodeLz4Frames(data: Uint8Array): Uint8Array {
     parts.push(frame.content);
     offset = frame.end;
   } while (offset < data.length);
-  return parts.length === 1 ? parts[0]! : concat(parts);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 function decodeFrame(data: Uint8Array, descriptorStart: number): { content: Uint8Array; end: number } {
@@ -214,14 +215,4 @@ function byteAt(data: Uint8Array, offset: number): number {
   const value = data[offset];
   if (value === undefined) throw new Error(`truncated LZ4 frame: it ends at byte ${data.length}, inside the frame descriptor`);
   return value;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const result = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    result.set(part, offset);
-    offset += part.length;
-  }
-  return result;
 }

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { uncompress } from "snappyjs";
 
 /**
@@ -35,13 +36,7 @@ function decodeXerialFrames(data: Uint8Array): Uint8Array {
     blocks.push(decodeRawBlock(data.subarray(offset + 4, end)));
     offset = end;
   }
-  const content = new Uint8Array(blocks.reduce((n, block) => n + block.length, 0));
-  let position = 0;
-  for (const block of blocks) {
-    content.set(block, position);
-    position += block.length;
-  }
-  return content;
+  return Buffer.concat(blocks);
 }
 
 function decodeRawBlock(block: Uint8Array): Uint8Array {

@@ -1,6 +1,6 @@
 import postgres from "postgres";
 import type { Database } from "../../ports/database.ts";
-import { translatingRefusals } from "../data-refusal.ts";
+import { asDataRefusal } from "../data-refusal.ts";
 import { type Logger, noopLogger } from "../../ports/logger.ts";
 import type { Repositories } from "../../ports/transactor.ts";
 import { makeDeadLetterStore } from "./dead-letters.ts";
@@ -71,7 +71,9 @@ export function connectPostgres(options: ConnectPostgresOptions): PostgresDataba
     transaction: async (work) => {
       // postgres.js types the result as "unwrapped" in case work returns an array of queries;
       // ours returns plain values, so the result is exactly T.
-      const result: unknown = await translatingRefusals(() => sql.begin((tx) => work(makeRepositories(tx))));
+      const result: unknown = await sql.begin((tx) => work(makeRepositories(tx))).catch((error: unknown) => {
+        throw asDataRefusal(error) ?? error;
+      });
       return result as Awaited<ReturnType<typeof work>>;
     },
     ping: () => pingWithin(sql, pingTimeoutMs),
