@@ -55,6 +55,8 @@ describe("Kafka record batches that cannot be decoded", () => {
         groupId: `group-${randomUUID()}`,
         logger,
         decompressors: { ...defaultDecompressors, gzip: corruptGzip },
+        // Parts of two events: the undecodable batch's three placeholders span two parts.
+        maxEventsPerAccept: 2,
         acceptBatch: (events) => db.transaction((tx) => acceptEvents({ newId: randomUUID, now: () => new Date(), logger: noopLogger, bodyLimits }, tx, events)),
       }),
     );

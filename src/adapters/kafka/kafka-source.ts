@@ -98,11 +98,13 @@ export function createKafkaSource(options: KafkaSourceOptions): EventSource {
 
   async function handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
+    // First offsets of the undecodable record batches already dead-lettered: one can span parts.
+    const lost = new Set<string>();
     for (let start = 0; start < batch.messages.length; start += maxEventsPerAccept) {
       // After a rebalance the partition may be someone else's: what is not committed is fetched again there.
       if (!payload.isRunning() || payload.isStale()) return;
       const part = batch.messages.slice(start, start + maxEventsPerAccept);
-      await acceptWithRetry(payload, eventsOf(batch, part));
+      await acceptWithRetry(payload, eventsOf(batch, part, lost));
       const isLast = start + maxEventsPerAccept >= batch.messages.length;
       const last = isLast ? batch.lastOffset() : part[part.length - 1]!.offset;
       payload.resolveOffset(last);
@@ -116,10 +118,12 @@ export function createKafkaSource(options: KafkaSourceOptions): EventSource {
     }
   }
 
-  /** The events of some messages of a batch; an undecodable record batch becomes one event, dead-lettered with its offset range. */
-  function eventsOf(batch: Batch, messages: readonly KafkaMessage[]): IncomingEvent[] {
+  /**
+   * The events of some messages of a batch; an undecodable record batch becomes one event,
+   * dead-lettered with its offset range, unless its first offset is already in `seen`.
+   */
+  function eventsOf(batch: Batch, messages: readonly KafkaMessage[], seen: Set<string>): IncomingEvent[] {
     const events: IncomingEvent[] = [];
-    const seen = new Set<string>();
     for (const message of messages) {
       const lost = undecodableBatchOf(message);
       if (lost === null) {
