@@ -28,6 +28,14 @@ export interface KafkaSourceOptions {
    * until it is accepted. A record batch larger than this still comes, alone. 256 KiB by default.
    */
   readonly fetchMaxBytes?: number;
+  /**
+   * How far reading may run ahead of delivery: before each part is accepted, `count` is asked how
+   * many deliveries are due and waiting for a slot (counting up to `max`); at `max` or more the
+   * partition waits, heartbeating, until delivery has caught up. A backlog then stays in Kafka,
+   * where it costs nothing, rather than being copied at full speed into the deliveries table
+   * while the process does both jobs at once. Unpaced without it.
+   */
+  readonly readAhead?: { readonly max: number; readonly count: (atMost: number) => Promise<number> };
   /** Milliseconds since the epoch; for readiness. */
   readonly now?: () => number;
   /** Retries of one connection or request before the consumer counts as stopped (kafkajs `retries`); 5 by default. */
@@ -54,6 +62,8 @@ const HEALTHY_AFTER_MS = 30_000;
  * kafkajs's own retries give up and report a crash.
  */
 const FETCH_SILENCE_MS = 15_000;
+/** How often a partition paused by the read-ahead looks again whether delivery has caught up, ms. */
+const READ_AHEAD_RECHECK_MS = 200;
 /** Events per `acceptBatch` call: one intake transaction's worth, like an outbox batch. */
 const DEFAULT_MAX_EVENTS_PER_ACCEPT = 500;
 
@@ -103,6 +113,7 @@ export function createKafkaSource(options: KafkaSourceOptions): EventSource {
     for (let start = 0; start < batch.messages.length; start += maxEventsPerAccept) {
       // After a rebalance the partition may be someone else's: what is not committed is fetched again there.
       if (!payload.isRunning() || payload.isStale()) return;
+      if (!(await waitForDelivery(payload))) return;
       const part = batch.messages.slice(start, start + maxEventsPerAccept);
       await acceptWithRetry(payload, eventsOf(batch, part, lost));
       const isLast = start + maxEventsPerAccept >= batch.messages.length;
@@ -141,6 +152,25 @@ export function createKafkaSource(options: KafkaSourceOptions): EventSource {
       });
     }
     return events;
+  }
+
+  /**
+   * Waits while the deliveries waiting for a slot are at the read-ahead limit; false when the
+   * partition was lost or the consumer stopped meanwhile. A count that fails (the database is
+   * down) does not wait: accepting the part will fail and be retried, and says why.
+   */
+  async function waitForDelivery(payload: EachBatchPayload): Promise<boolean> {
+    const { readAhead } = options;
+    if (readAhead === undefined) return true;
+    for (;;) {
+      const due = await readAhead.count(readAhead.max).catch(() => 0);
+      if (due < readAhead.max) return true;
+      await new Promise((resolve) => setTimeout(resolve, READ_AHEAD_RECHECK_MS));
+      if (!payload.isRunning() || payload.isStale()) return false;
+      await payload.heartbeat();
+      // Waiting for delivery is not a silence of the brokers.
+      setReady();
+    }
   }
 
   async function acceptWithRetry(payload: EachBatchPayload, events: readonly IncomingEvent[]): Promise<void> {

@@ -125,6 +125,15 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
       return earliest === null ? null : new Date(earliest);
     },
 
+    async countDue({ now, atMost }) {
+      let due = 0;
+      for (const d of state.tables.deliveries.values()) {
+        if (due >= atMost) break;
+        if (d.status === "pending" && d.nextAttemptAt !== null && d.nextAttemptAt <= now) due++;
+      }
+      return due;
+    },
+
     async getDelivery(id) {
       if (!isUuid(id)) return null;
       const delivery = state.tables.deliveries.get(id.toLowerCase());

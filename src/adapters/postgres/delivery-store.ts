@@ -160,6 +160,16 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
       return row?.at ?? null;
     },
 
+    async countDue({ now, atMost }) {
+      if (atMost <= 0) return 0;
+      // Reads at most `atMost` entries of webhook_deliveries_due_idx (leased rows are not in its due range).
+      const [row] = await sql<{ due: number }[]>`
+        select count(*)::int as due from (
+          select 1 from webhook_deliveries where status = 'pending' and next_attempt_at <= ${now} limit ${atMost}
+        ) as d`;
+      return row?.due ?? 0;
+    },
+
     async getDelivery(id) {
       if (!isUuid(id)) return null;
       const [row] = await sql<DeliveryRow[]>`select * from webhook_deliveries where id = ${id}`;
