@@ -1,5 +1,5 @@
-import type { Config } from "../app/config.ts";
-import { errorText } from "../app/error-text.ts";
+import { errorText } from "../shared/error-text.ts";
+import { retryWithBackoff } from "../shared/retry-with-backoff.ts";
 import type { Database } from "../ports/database.ts";
 import type { Logger } from "../ports/logger.ts";
 import { connectPostgres } from "./postgres/connect.ts";
@@ -19,7 +19,12 @@ export interface OpenedDatabase {
  * it answers or `signal` aborts — a dispatcher started before its database loses nothing.
  * Returns null when aborted before the database was ready.
  */
-export async function openDatabase(options: { config: Config; logger: Logger; signal: AbortSignal }): Promise<OpenedDatabase | null> {
+export async function openDatabase(options: {
+  /** `DATABASE_URL`, or null for the embedded database. */
+  readonly config: { readonly databaseUrl: string | null; readonly dataDir: string };
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+}): Promise<OpenedDatabase | null> {
   const { config, logger, signal } = options;
   const embedded = config.databaseUrl === null ? await startEmbeddedPostgres({ dataDir: config.dataDir, logger }) : null;
   const url = embedded?.url ?? (config.databaseUrl as string);
@@ -30,21 +35,18 @@ export async function openDatabase(options: { config: Config; logger: Logger; si
     await db.close();
     await embedded?.stop();
   };
-  let waitMs = 250;
-  for (;;) {
-    try {
-      const applied = await applyMigrations(db.sql);
-      if (applied.length > 0) logger.info("migrations applied", { versions: applied });
-      break;
-    } catch (error) {
-      if (signal.aborted) {
-        await close();
-        return null;
-      }
-      logger.error("database not ready; retrying", { error: errorText(error), retry_in_ms: waitMs });
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
-      waitMs = Math.min(waitMs * 2, 10_000);
-    }
+  try {
+    const applied = await retryWithBackoff(() => applyMigrations(db.sql), {
+      firstWaitMs: 250,
+      maxWaitMs: 10_000,
+      signal,
+      onFailure: (error, waitMs) => logger.error("database not ready; retrying", { error: errorText(error), retry_in_ms: waitMs }),
+    });
+    if (applied.length > 0) logger.info("migrations applied", { versions: applied });
+  } catch (error) {
+    await close();
+    if (signal.aborted) return null;
+    throw error;
   }
   return {
     db,

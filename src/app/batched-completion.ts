@@ -8,18 +8,18 @@ interface Waiting {
 
 /**
  * The store with `completeAttempt` batched by group commit: a completion is written at once
- * while fewer than `maxWriters` writes are in flight; those that arrive meanwhile wait and then
- * go together in one `completeAttempts` statement. Nothing waits on a timer, so a lone
- * completion is as fast as before, and under load a statement per delivery becomes a statement
- * per batch. Several writers keep an attempt's slot from waiting behind a whole batch write.
+ * when no write is in flight; those that arrive meanwhile wait and then go together in one
+ * `completeAttempts` statement. Nothing waits on a timer, so a lone completion is as fast as
+ * before, and under load a statement per delivery becomes a statement per batch. One writer at
+ * a time makes the batches bigger: with three, a statement carried 3-7 rows and throughput was
+ * lower (docs/decisions.md).
  */
-export function withBatchedCompletion(store: DeliveryStore, options: { maxBatch: number; maxWriters?: number }): DeliveryStore {
+export function withBatchedCompletion(store: DeliveryStore, options: { maxBatch: number }): DeliveryStore {
   const queue: Waiting[] = [];
-  const maxWriters = options.maxWriters ?? 1;
-  let writers = 0;
+  let writing = false;
 
   async function writeQueued(): Promise<void> {
-    writers++;
+    writing = true;
     while (queue.length > 0) {
       const batch = queue.splice(0, options.maxBatch);
       try {
@@ -30,7 +30,7 @@ export function withBatchedCompletion(store: DeliveryStore, options: { maxBatch:
         batch.forEach((waiting) => waiting.reject(error));
       }
     }
-    writers--;
+    writing = false;
   }
 
   return {
@@ -38,7 +38,7 @@ export function withBatchedCompletion(store: DeliveryStore, options: { maxBatch:
     completeAttempt(item) {
       return new Promise<boolean>((resolve, reject) => {
         queue.push({ item, resolve, reject });
-        if (writers < maxWriters) void writeQueued();
+        if (!writing) void writeQueued();
       });
     },
   };

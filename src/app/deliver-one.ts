@@ -9,7 +9,8 @@ import type { Clock } from "../ports/clock.ts";
 import type { ClaimedDelivery, DeliveryStore } from "../ports/delivery-store.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { WebhookSender } from "../ports/webhook-sender.ts";
-import { errorText } from "./error-text.ts";
+import { errorText } from "../shared/error-text.ts";
+import { retryWithBackoff } from "../shared/retry-with-backoff.ts";
 
 export interface DeliverOneDeps {
   readonly deliveries: DeliveryStore;
@@ -35,10 +36,10 @@ const SNIPPET_BYTES = 4096;
 /**
  * Makes one attempt at a claimed delivery: sign, send, classify, then record the attempt and the
  * next state in one fenced write. Nothing is sent when the delivery cannot be sent safely (job
- * gone, unusable secret, invalid URL); those fail at once. `sent` is called once the exchange
- * with the receiver is over, before the write.
+ * gone, unusable secret, invalid URL); those fail at once. `freeDestination` is called once the
+ * exchange with the receiver is over (or when nothing was sent), before the write.
  */
-export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery, sent: () => void = () => {}): Promise<DeliveryResult> {
+export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery, freeDestination: () => void = () => {}): Promise<DeliveryResult> {
   const startedAt = deps.clock.now();
   const attemptNumber = delivery.attempts + 1;
   const refusal = refusalOf(delivery);
@@ -56,7 +57,7 @@ export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery
       body: delivery.payload,
       timeoutMs: deps.timeoutMs,
     }));
-  sent();
+  freeDestination();
   const verdict: Verdict = refusal ? { kind: "permanent", error: refusal.message } : classifySendResult(result);
   const next = decideNextState({
     attemptsMade: attemptNumber,
@@ -98,17 +99,17 @@ const RECORD_RETRY_MAX_MS = 5_000;
  * and giving up early would make the delivery due again at lease expiry and send it twice.
  * Throws the last error once the lease has run out.
  */
-async function recordAttempt(deps: DeliverOneDeps, delivery: ClaimedDelivery, write: () => Promise<boolean>): Promise<boolean> {
-  for (let waitMs = RECORD_RETRY_START_MS; ; waitMs = Math.min(waitMs * 2, RECORD_RETRY_MAX_MS)) {
-    try {
-      return await write();
-    } catch (error) {
+function recordAttempt(deps: DeliverOneDeps, delivery: ClaimedDelivery, write: () => Promise<boolean>): Promise<boolean> {
+  return retryWithBackoff(write, {
+    firstWaitMs: RECORD_RETRY_START_MS,
+    maxWaitMs: RECORD_RETRY_MAX_MS,
+    onFailure: (error, waitMs) => {
       const remainingMs = delivery.leaseExpiresAt.getTime() - deps.clock.now().getTime();
-      if (remainingMs <= waitMs) throw error;
+      if (remainingMs <= waitMs) return false;
       deps.logger.warn("could not record the attempt; retrying", { delivery_id: delivery.id, error: errorText(error), retry_in_ms: waitMs });
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
-    }
-  }
+      return true;
+    },
+  });
 }
 
 /**

@@ -2,27 +2,23 @@ import type { EventSource, IncomingEvent, SourceReadiness } from "../ports/event
 import type { Logger } from "../ports/logger.ts";
 import type { OutboxEntry } from "../ports/outbox.ts";
 import { DataRefusedError, type RunInTransaction } from "../ports/transactor.ts";
-import type { ClaimedDelivery } from "../ports/delivery-store.ts";
-import { acceptEvents, refusedDeadLetter, type AcceptEventsDeps, type AcceptSummary } from "./accept-events.ts";
-import { errorText } from "./error-text.ts";
+import { errorText } from "../shared/error-text.ts";
+import { retryWithBackoff } from "../shared/retry-with-backoff.ts";
+import { refusedDeadLetter, type AcceptSummary } from "./accept-events.ts";
+import type { Intake } from "./intake.ts";
 import { refusalReason } from "./isolate-refusals.ts";
 import { createWakeSignal } from "./wake-signal.ts";
 
-export interface OutboxPollerOptions extends AcceptEventsDeps {
+export interface OutboxPollerOptions {
+  /** The intake sequence every input shares; one batch of rows is one intake transaction. */
+  readonly intake: Intake;
+  /** For dead-lettering a row the database refuses, in a transaction of its own. */
   readonly transaction: RunInTransaction;
+  readonly now: () => Date;
   readonly logger: Logger;
   readonly batchSize: number;
   /** Longest sleep between looks at the outbox, ms; producers in other processes are found within it. */
   readonly pollIntervalMs: number;
-  /** Called after a batch created deliveries that wait in the database (wakes the scheduler). */
-  readonly onDeliveriesCreated: () => void;
-  /** Free slots of the scheduler: deliveries that fit are created leased and start at once. */
-  readonly slots?: {
-    reserve(max: number): number;
-    adopt(reserved: number, deliveries: readonly ClaimedDelivery[]): void;
-  };
-  /** Lease length for deliveries created leased, ms. */
-  readonly leaseMs?: number;
 }
 
 export type OutboxBatchSummary = AcceptSummary & { readonly processed: number };
@@ -39,6 +35,9 @@ export interface OutboxPoller extends EventSource {
   wake(): void;
 }
 
+/** After a database error, wait this long before polling again (ms), doubling up to the poll interval. */
+const ERROR_BACKOFF_START_MS = 100;
+
 const NOTHING: OutboxBatchSummary = { created: 0, duplicates: 0, skipped: 0, deadLettered: 0, processed: 0 };
 
 export function createOutboxPoller(options: OutboxPollerOptions): OutboxPoller {
@@ -47,27 +46,25 @@ export function createOutboxPoller(options: OutboxPollerOptions): OutboxPoller {
   let readiness: SourceReadiness = { ready: true };
 
   async function pollOnce(limit = batchSize): Promise<OutboxBatchSummary> {
-    const reserved = options.slots?.reserve(limit) ?? 0;
     let claimed: readonly OutboxEntry[] = [];
     let result;
     try {
-      result = await transaction(async (tx) => {
-        const rows = await tx.outbox.claimPendingEvents({ limit });
-        claimed = rows;
-        if (rows.length === 0) return { ...NOTHING, leased: [] };
-        const accepted = await acceptEvents(options, tx, rows.map(incomingOf), { count: reserved, leaseMs: options.leaseMs ?? 0 });
-        await tx.outbox.markProcessed({ ids: rows.map((row) => row.id), now: options.now() });
-        return { ...accepted, processed: rows.length };
+      result = await options.intake({
+        maxEvents: limit,
+        take: async (tx) => {
+          claimed = await tx.outbox.claimPendingEvents({ limit });
+          return claimed.map(incomingOf);
+        },
+        settle: async (tx) => {
+          if (claimed.length > 0) await tx.outbox.markProcessed({ ids: claimed.map((row) => row.id), now: options.now() });
+        },
       });
     } catch (error) {
-      options.slots?.adopt(reserved, []);
       if (error instanceof DataRefusedError && claimed.length === 1) return deadLetterRefusedRow(claimed[0]!.id, error);
       throw error;
     }
-    const { leased, ...summary } = result;
-    options.slots?.adopt(reserved, leased);
-    if (summary.created > leased.length) options.onDeliveriesCreated();
-    return summary;
+    const { leased: _leased, taken, ...summary } = result;
+    return { ...summary, processed: taken };
   }
 
   /** Dead-letters the one row the database refused and marks it processed, unless another process has taken it since. */
@@ -90,34 +87,36 @@ export function createOutboxPoller(options: OutboxPollerOptions): OutboxPoller {
     wake: () => wakeSignal.wake(),
     readiness: () => readiness,
     async run(signal) {
-      let errorBackoffMs = 100;
       // Halved while the database refuses batches, until the row at fault is alone and
       // dead-lettered; rows are claimed oldest first, so each half is the head of the last.
       let limit = batchSize;
-      while (!signal.aborted) {
-        try {
-          const summary = await pollOnce(limit);
-          readiness = { ready: true };
-          errorBackoffMs = 100;
-          if (summary.processed > 0) logger.debug("outbox batch processed", { ...summary });
-          if (limit === 1 || summary.processed < limit) limit = batchSize;
-          if (summary.processed > 0) continue;
-          await wakeSignal.sleep(pollIntervalMs, signal);
-        } catch (error) {
-          if (error instanceof DataRefusedError) {
-            logger.warn("the database refused an outbox batch; taking fewer rows to find the row at fault", {
-              rows: limit,
-              error: refusalReason(error),
-            });
-            limit = Math.ceil(limit / 2);
-            continue;
-          }
+      const retrying = {
+        firstWaitMs: ERROR_BACKOFF_START_MS,
+        maxWaitMs: pollIntervalMs,
+        signal,
+        wait: (ms: number, abort?: AbortSignal) => wakeSignal.sleep(ms, abort),
+        onFailure: (error: unknown, waitMs: number) => {
+          if (error instanceof DataRefusedError) return false;
           // The transaction rolled back: the rows stay in the outbox and are taken again.
           readiness = { ready: false, reason: `outbox: ${errorText(error)}` };
-          logger.error("could not process the outbox; retrying", { error: errorText(error), retry_in_ms: errorBackoffMs });
-          await wakeSignal.sleep(errorBackoffMs, signal);
-          errorBackoffMs = Math.min(errorBackoffMs * 2, pollIntervalMs);
+          logger.error("could not process the outbox; retrying", { error: errorText(error), retry_in_ms: waitMs });
+          return true;
+        },
+      };
+      while (!signal.aborted) {
+        let summary: OutboxBatchSummary;
+        try {
+          summary = await retryWithBackoff(() => pollOnce(limit), retrying);
+        } catch (error) {
+          if (!(error instanceof DataRefusedError)) break; // aborted while retrying
+          logger.warn("the database refused an outbox batch; taking fewer rows to find the row at fault", { rows: limit, error: refusalReason(error) });
+          limit = Math.ceil(limit / 2);
+          continue;
         }
+        readiness = { ready: true };
+        if (summary.processed > 0) logger.debug("outbox batch processed", { ...summary });
+        if (limit === 1 || summary.processed < limit) limit = batchSize;
+        if (summary.processed === 0) await wakeSignal.sleep(pollIntervalMs, signal);
       }
     },
   };

@@ -4,10 +4,11 @@ import type { Database } from "../ports/database.ts";
 import type { EventSource, IncomingEvent } from "../ports/event-source.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { WebhookSender } from "../ports/webhook-sender.ts";
-import { acceptEvents, type AcceptResult } from "./accept-events.ts";
+import type { AcceptResult } from "./accept-events.ts";
 import { withBatchedCompletion } from "./batched-completion.ts";
 import type { Config } from "./config.ts";
 import { deliverOne } from "./deliver-one.ts";
+import { createIntake } from "./intake.ts";
 import { acceptIsolatingRefusals } from "./isolate-refusals.ts";
 import { createOutboxPoller, type OutboxPoller } from "./outbox-poller.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
@@ -46,13 +47,6 @@ const LEASE_MARGIN_MS = 30_000;
 /** Most completions written in one statement. */
 const COMPLETION_BATCH = 256;
 /**
- * Completion statements in flight at once. One writer makes the batches bigger: with three,
- * a completion statement carried 3-7 rows. Measured (20,000 events, paired runs, 3 writers
- * against 1): S1(a) 1,574 -> 1,728/s, S1(b) at limit 16 1,205 -> 1,404/s, S3 952 -> 1,245 and
- * 968 -> 1,049/s, Postgres CPU per delivery down 15-40%; S1(b) at limit 64 unchanged.
- */
-const COMPLETION_WRITERS = 1;
-/**
  * Bytes of job bodies one intake look-up brings into memory. With the default 1 MiB payload limit
  * a batch of 500 events could otherwise hold 500 MiB; past this the batch is taken in turns.
  */
@@ -65,7 +59,7 @@ export function wireDispatcher(
 ): Dispatcher {
   const { config, db, logger, clock } = deps;
   // One completion statement per batch of finished attempts instead of one per delivery.
-  const deliveries = withBatchedCompletion(db.deliveries, { maxBatch: COMPLETION_BATCH, maxWriters: COMPLETION_WRITERS });
+  const deliveries = withBatchedCompletion(db.deliveries, { maxBatch: COMPLETION_BATCH });
   const deliverDeps = {
     deliveries,
     sender: deps.sender,
@@ -77,10 +71,9 @@ export function wireDispatcher(
     logger: logger.child({ component: "delivery" }),
   };
   const leaseMs = config.webhookTimeoutMs + LEASE_MARGIN_MS;
-  const bodyLimits = { maxPayloadBytes: config.maxPayloadBytes, maxTotalBytes: INTAKE_BODY_BUDGET_BYTES };
   const scheduler = createScheduler({
     deliveries: db.deliveries,
-    deliver: (delivery, sent) => deliverOne(deliverDeps, delivery, sent),
+    deliver: (delivery, freeDestination) => deliverOne(deliverDeps, delivery, freeDestination),
     clock,
     logger: logger.child({ component: "scheduler" }),
     concurrency: config.concurrency,
@@ -88,37 +81,29 @@ export function wireDispatcher(
     leaseMs,
     pollIntervalMs: config.pollIntervalMs,
   });
-  const outboxPoller = createOutboxPoller({
-    transaction: db.transaction,
-    logger: logger.child({ component: "outbox" }),
-    newId: deps.newId,
-    now: () => clock.now(),
-    batchSize: config.outboxBatchSize,
-    pollIntervalMs: config.pollIntervalMs,
-    onDeliveriesCreated: () => scheduler.wake(),
-    slots: scheduler,
-    leaseMs,
-    bodyLimits,
-  });
-  const acceptDeps = { newId: deps.newId, now: () => clock.now(), logger: logger.child({ component: "intake" }), bodyLimits };
+  const now = () => clock.now();
+  const intakeLogger = logger.child({ component: "intake" });
+  const bodyLimits = { maxPayloadBytes: config.maxPayloadBytes, maxTotalBytes: INTAKE_BODY_BUDGET_BYTES };
   // New deliveries that fit in free slots are created leased and start at once, without a
   // claim; the rest wait in the database for the scheduler.
-  const acceptInOneTransaction: AcceptBatch = async (events) => {
-    const reserved = scheduler.reserve(events.length);
-    let result: AcceptResult;
-    try {
-      result = await db.transaction((tx) => acceptEvents(acceptDeps, tx, events, { count: reserved, leaseMs }));
-    } catch (error) {
-      scheduler.adopt(reserved, []);
-      throw error;
-    }
-    scheduler.adopt(reserved, result.leased);
-    if (result.created > result.leased.length) scheduler.wake();
-    return result;
-  };
+  const intake = createIntake({
+    transaction: db.transaction,
+    accept: { newId: deps.newId, now, logger: intakeLogger, bodyLimits },
+    slots: scheduler,
+    leaseMs,
+  });
+  const outboxPoller = createOutboxPoller({
+    intake,
+    transaction: db.transaction,
+    now,
+    logger: logger.child({ component: "outbox" }),
+    batchSize: config.outboxBatchSize,
+    pollIntervalMs: config.pollIntervalMs,
+  });
   // Events the database refuses are found and dead-lettered; the rest of their batch goes on.
-  const refusalDeps = { transaction: db.transaction, now: () => clock.now(), logger: acceptDeps.logger };
-  const acceptBatch: AcceptBatch = (events) => acceptIsolatingRefusals(refusalDeps, events, acceptInOneTransaction);
+  const refusalDeps = { transaction: db.transaction, now, logger: intakeLogger };
+  const acceptBatch: AcceptBatch = (events) =>
+    acceptIsolatingRefusals(refusalDeps, events, (part) => intake({ maxEvents: part.length, take: async () => part }));
   const sources = [outboxPoller, ...(options.inputs?.(acceptBatch) ?? [])];
   return {
     acceptBatch,

@@ -72,18 +72,3 @@ describe("batched completion", () => {
     expect(await next).toBe(true);
   });
 });
-
-describe("batched completion with several writers", () => {
-  it("starts up to maxWriters statements at once, then batches what waits", async () => {
-    const { store, batches, release } = recordingStore();
-    const batched = withBatchedCompletion(store, { maxBatch: 10, maxWriters: 2 });
-    const all = [1, 3, 4, 5].map((n) => batched.completeAttempt(item(n)));
-    await tick();
-    expect(batches).toEqual([["d1"], ["d3"]]);
-    release();
-    await tick();
-    release();
-    await Promise.all(all);
-    expect(batches.slice(2).flat().sort()).toEqual(["d4", "d5"]);
-  });
-});

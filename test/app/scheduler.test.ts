@@ -119,16 +119,44 @@ describe("scheduler", () => {
   it("on shutdown stops claiming, waits for attempts in flight, and gives back the leases of those that do not finish in time", async () => {
     const db = createMemoryDatabase();
     await withDeliveries(db, 2);
-    const worker = completingDeliver(db, { hold: true });
-    const scheduler = createScheduler(options(db, worker.deliver, { drainTimeoutMs: 50 }));
+    let claims = 0;
+    const counting = { ...db.deliveries, claimDueDeliveries: (params: Parameters<typeof db.deliveries.claimDueDeliveries>[0]) => (claims++, db.deliveries.claimDueDeliveries(params)) };
+    // Attempts held until the test lets them finish; each then tries to record itself, and its result is kept.
+    const held: (() => void)[] = [];
+    const recorded: Promise<boolean>[] = [];
+    const deliver = (d: ClaimedDelivery) => {
+      const finished = new Promise<void>((resolve) => held.push(resolve)).then(() =>
+        db.deliveries.completeAttempt({
+          deliveryId: d.id,
+          leaseToken: d.leaseToken,
+          attempt: { deliveryId: d.id, attemptNumber: 1, startedAt: systemClock.now(), durationMs: 1, statusCode: 200, errorKind: null, errorMessage: null, responseBody: null, location: null, outcome: "sent" },
+          next: { kind: "sent" },
+        }),
+      );
+      recorded.push(finished);
+      return finished;
+    };
+    const scheduler = createScheduler(options(db, deliver, { deliveries: counting, drainTimeoutMs: 50, pollIntervalMs: 20 }));
     const controller = new AbortController();
     const running = scheduler.run(controller.signal);
-    await waitFor("two attempts in flight", () => worker.stats().waiting === 2);
+    await waitFor("two attempts in flight", () => held.length === 2);
     controller.abort();
     await running;
-    const due = await db.deliveries.claimDueDeliveries({ now: systemClock.now(), limit: 10, leaseMs: 1_000 });
-    expect(due).toHaveLength(2);
-    worker.releaseAll();
+    const claimsAtShutdown = claims;
+
+    // Stopped claiming: work created after shutdown stays due, through several poll intervals.
+    await withDeliveries(db, 1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(claims).toBe(claimsAtShutdown);
+    expect(await db.deliveries.countDue({ now: systemClock.now(), atMost: 10 })).toBe(3);
+
+    // The two unfinished attempts' leases were given back: another worker claims them at once.
+    const reclaimed = await db.deliveries.claimDueDeliveries({ now: systemClock.now(), limit: 10, leaseMs: 60_000 });
+    expect(reclaimed).toHaveLength(3);
+    // The late attempts finish now: their writes are fenced off, and the deliveries stay the new worker's.
+    held.splice(0).forEach((finish) => finish());
+    expect(await Promise.all(recorded)).toEqual([false, false]);
+    for (const d of reclaimed) expect((await db.deliveries.getDelivery(d.id))?.delivery).toMatchObject({ status: "pending", attempts: 0 });
   });
 
   it("keeps running after the database fails a claim, and claims again", async () => {
@@ -257,10 +285,10 @@ describe("scheduler, a hanging destination's backlog", () => {
     await withDeliveries(db, 12, "https://healthy.example/hook");
     const hanging: (() => void)[] = [];
     const worker = completingDeliver(db);
-    const deliver = async (d: ClaimedDelivery, sent: () => void) => {
+    const deliver = async (d: ClaimedDelivery, freeDestination: () => void) => {
       if (d.url.startsWith("https://hangs.example/")) return new Promise<void>((resolve) => hanging.push(resolve));
       await new Promise((resolve) => setTimeout(resolve, 20));
-      sent();
+      freeDestination();
       await worker.deliver(d);
     };
     const counting = countingReleases(db);
@@ -285,12 +313,12 @@ describe("scheduler, a destination's slot", () => {
     const recording: (() => void)[] = [];
     let exchanging = 0;
     let maxExchanging = 0;
-    const deliver = async (d: ClaimedDelivery, sent: () => void) => {
+    const deliver = async (d: ClaimedDelivery, freeDestination: () => void) => {
       exchanging++;
       maxExchanging = Math.max(maxExchanging, exchanging);
       await new Promise((resolve) => setTimeout(resolve, 5));
       exchanging--;
-      sent();
+      freeDestination();
       // The write of the attempt is held until the test lets it finish.
       await new Promise<void>((resolve) => recording.push(resolve));
       await completingDeliver(db).deliver(d);

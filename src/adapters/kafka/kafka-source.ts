@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type Batch, type Consumer, type EachBatchPayload, type KafkaMessage, type LogEntry } from "kafkajs";
-import { errorText } from "../../app/error-text.ts";
+import { errorText } from "../../shared/error-text.ts";
+import { abortableDelay, retryWithBackoff } from "../../shared/retry-with-backoff.ts";
 import type { EventSource, IncomingEvent, SourceReadiness } from "../../ports/event-source.ts";
 import type { Logger } from "../../ports/logger.ts";
 import { registerKafkaCodecs, type KafkaDecompressors } from "./codecs.ts";
@@ -165,7 +166,7 @@ export function createKafkaSource(options: KafkaSourceOptions): EventSource {
     for (;;) {
       const due = await readAhead.count(readAhead.max).catch(() => 0);
       if (due < readAhead.max) return true;
-      await new Promise((resolve) => setTimeout(resolve, READ_AHEAD_RECHECK_MS));
+      await abortableDelay(READ_AHEAD_RECHECK_MS);
       if (!payload.isRunning() || payload.isStale()) return false;
       await payload.heartbeat();
       // Waiting for delivery is not a silence of the brokers.
@@ -173,14 +174,14 @@ export function createKafkaSource(options: KafkaSourceOptions): EventSource {
     }
   }
 
-  async function acceptWithRetry(payload: EachBatchPayload, events: readonly IncomingEvent[]): Promise<void> {
-    for (let waitMs = ACCEPT_RETRY_START_MS; ; waitMs = Math.min(waitMs * 2, ACCEPT_RETRY_MAX_MS)) {
-      try {
-        await options.acceptBatch(events);
-        return;
-      } catch (error) {
-        // Not committed: if we stop here, the batch is fetched again by whoever owns the partition.
-        if (!payload.isRunning() || payload.isStale()) throw error;
+  /** Accepts the events, retrying in place (with heartbeats) while the database fails; nothing is committed meanwhile. */
+  function acceptWithRetry(payload: EachBatchPayload, events: readonly IncomingEvent[]): Promise<unknown> {
+    return retryWithBackoff(() => options.acceptBatch(events), {
+      firstWaitMs: ACCEPT_RETRY_START_MS,
+      maxWaitMs: ACCEPT_RETRY_MAX_MS,
+      // Not committed: if we stop here, the batch is fetched again by whoever owns the partition.
+      onFailure: (error, waitMs) => {
+        if (!payload.isRunning() || payload.isStale()) return false;
         setNotReady(`cannot store consumed events: ${errorText(error)}`);
         logger.error("could not store a consumed batch; retrying, offsets not committed", {
           topic: payload.batch.topic,
@@ -189,10 +190,13 @@ export function createKafkaSource(options: KafkaSourceOptions): EventSource {
           error: errorText(error),
           retry_in_ms: waitMs,
         });
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        return true;
+      },
+      wait: async (ms) => {
+        await abortableDelay(ms);
         await payload.heartbeat();
-      }
-    }
+      },
+    });
   }
 
   async function consumeUntilStopped(consumer: Consumer, signal: AbortSignal): Promise<void> {
@@ -259,7 +263,7 @@ export function createKafkaSource(options: KafkaSourceOptions): EventSource {
         const times = stopsInARow === 1 ? "once" : `${stopsInARow} times in a row`;
         setNotReady(`consumer stopped ${times}, last because: ${stoppedBecause}; restarting in ${Math.ceil(waitMs / 1000)} s`);
         logger.error("kafka consumer stopped; restarting", { reason: stoppedBecause, stops_in_a_row: stopsInARow, restart_in_ms: waitMs });
-        await sleep(waitMs, signal);
+        await abortableDelay(waitMs, signal);
       }
       setNotReady("stopped");
     },
@@ -278,18 +282,6 @@ function eventOf(batch: Batch, message: KafkaMessage): IncomingEvent {
       key: message.key === null ? null : new Uint8Array(message.key),
     },
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 function logKafkaEntry(logger: Logger, entry: LogEntry): void {
