@@ -50,23 +50,6 @@ export async function runClaimLoop(options: ClaimLoopOptions): Promise<void> {
   const now = () => clock.now().getTime();
   // Claims of at least a quarter of the slots while busy: one claim per freed slot would cost a round trip per delivery.
   const minBatch = Math.max(1, Math.floor(options.concurrency / 4));
-  let mode: ClaimMode = "claiming";
-  let sleepMs = pollIntervalMs;
-
-  /** One claim; says what to do next. */
-  async function claimOnce(): Promise<NextStep> {
-    const free = ledger.claimable(now());
-    const { claimed, comingBackSoon, released } = await options.claimAndStart(free);
-    // One give-back in flight at a time: the next claim may be another slow destination's rows.
-    await released;
-    if (claimed < free) {
-      const nextDue = await options.nextDueAt();
-      const untilDue = nextDue === null ? pollIntervalMs : nextDue.getTime() - now();
-      return { mode: "sleeping", sleepMs: Math.min(Math.max(untilDue, 0), pollIntervalMs) };
-    }
-    return { mode: comingBackSoon > 0 ? "waiting-after-overflow" : "claiming" };
-  }
-
   const retrying = {
     firstWaitMs: ERROR_BACKOFF_START_MS,
     maxWaitMs: pollIntervalMs,
@@ -75,37 +58,49 @@ export async function runClaimLoop(options: ClaimLoopOptions): Promise<void> {
     onFailure: (error: unknown, waitMs: number) =>
       logger.error("could not claim due deliveries; retrying", { error: errorText(error), retry_in_ms: waitMs }),
   };
-
+  let step: NextStep = { mode: "claiming" };
   while (!signal.aborted) {
-    switch (mode) {
-      case "claiming": {
+    switch (step.mode) {
+      case "claiming":
         if (ledger.claimable(now()) < minBatch && (ledger.held() > 0 || ledger.overflowing(now()))) {
-          mode = "waiting-for-slots";
+          step = { mode: "waiting-for-slots" };
           break;
         }
-        const next = await retryWithBackoff(claimOnce, retrying).catch((error: unknown): NextStep => {
+        step = await retryWithBackoff(() => claimOnce(options), retrying).catch((error: unknown): NextStep => {
           if (signal.aborted) return { mode: "claiming" };
           throw error;
         });
-        mode = next.mode;
-        sleepMs = next.sleepMs ?? pollIntervalMs;
         break;
-      }
       case "waiting-for-slots": {
         // A freed slot ends the wait; so does the end of the overflow's memory.
         const untilOverflowEnds = ledger.overflowing(now()) ? ledger.overflowEndsAt() - now() : pollIntervalMs;
         await options.slotFreed.sleep(Math.max(1, Math.min(untilOverflowEnds, pollIntervalMs)), signal);
-        mode = "claiming";
+        step = { mode: "claiming" };
         break;
       }
       case "waiting-after-overflow":
         await options.slotFreed.sleep(options.overflowMemoryMs, signal);
-        mode = "claiming";
+        step = { mode: "claiming" };
         break;
       case "sleeping":
-        await options.wakeSignal.sleep(sleepMs, signal);
-        mode = "claiming";
+        await options.wakeSignal.sleep(step.sleepMs ?? pollIntervalMs, signal);
+        step = { mode: "claiming" };
         break;
     }
   }
+}
+
+/** One claim for the claimable slots; says what to do next. */
+async function claimOnce(options: ClaimLoopOptions): Promise<NextStep> {
+  const { ledger, clock, pollIntervalMs } = options;
+  const free = ledger.claimable(clock.now().getTime());
+  const { claimed, comingBackSoon, released } = await options.claimAndStart(free);
+  // One give-back in flight at a time: the next claim may be another slow destination's rows.
+  await released;
+  if (claimed < free) {
+    const nextDue = await options.nextDueAt();
+    const untilDue = nextDue === null ? pollIntervalMs : nextDue.getTime() - clock.now().getTime();
+    return { mode: "sleeping", sleepMs: Math.min(Math.max(untilDue, 0), pollIntervalMs) };
+  }
+  return { mode: comingBackSoon > 0 ? "waiting-after-overflow" : "claiming" };
 }

@@ -7,7 +7,7 @@ import { retryWithBackoff } from "../shared/retry-with-backoff.ts";
 import { refusedDeadLetter, type AcceptSummary } from "./accept-events.ts";
 import type { Intake } from "./intake.ts";
 import { refusalReason } from "./isolate-refusals.ts";
-import { createWakeSignal } from "./wake-signal.ts";
+import { createWakeSignal, type WakeSignal } from "./wake-signal.ts";
 
 export interface OutboxPollerOptions {
   /** The intake sequence every input shares; one batch of rows is one intake transaction. */
@@ -41,85 +41,93 @@ const ERROR_BACKOFF_START_MS = 100;
 const NOTHING: OutboxBatchSummary = { created: 0, duplicates: 0, skipped: 0, deadLettered: 0, processed: 0 };
 
 export function createOutboxPoller(options: OutboxPollerOptions): OutboxPoller {
-  const { transaction, logger, batchSize, pollIntervalMs } = options;
-  const wakeSignal = createWakeSignal();
-  let readiness: SourceReadiness = { ready: true };
-
-  async function pollOnce(limit = batchSize): Promise<OutboxBatchSummary> {
-    let claimed: readonly OutboxEntry[] = [];
-    let result;
-    try {
-      result = await options.intake({
-        maxEvents: limit,
-        take: async (tx) => {
-          claimed = await tx.outbox.claimPendingEvents({ limit });
-          return claimed.map(incomingOf);
-        },
-        settle: async (tx) => {
-          if (claimed.length > 0) await tx.outbox.markProcessed({ ids: claimed.map((row) => row.id), now: options.now() });
-        },
-      });
-    } catch (error) {
-      if (error instanceof DataRefusedError && claimed.length === 1) return deadLetterRefusedRow(claimed[0]!.id, error);
-      throw error;
-    }
-    const { leased: _leased, taken, ...summary } = result;
-    return { ...summary, processed: taken };
-  }
-
-  /** Dead-letters the one row the database refused and marks it processed, unless another process has taken it since. */
-  async function deadLetterRefusedRow(id: string, error: DataRefusedError): Promise<OutboxBatchSummary> {
-    const reason = refusalReason(error);
-    return transaction(async (tx) => {
-      const [row] = await tx.outbox.claimPendingEvents({ limit: 1, ids: [id] });
-      if (row === undefined) return NOTHING;
-      const letter = refusedDeadLetter(incomingOf(row), reason, options.now());
-      await tx.deadLetters.recordDeadLetters([letter]);
-      await tx.outbox.markProcessed({ ids: [row.id], now: options.now() });
-      logger.error("outbox row dead-lettered: the database refused to store its delivery", { outbox_id: row.id, job_id: row.jobId, reason });
-      return { ...NOTHING, deadLettered: 1, processed: 1 };
-    });
-  }
-
+  const poller: Poller = { options, wakeSignal: createWakeSignal(), readiness: { ready: true } };
   return {
     name: "outbox",
-    pollOnce,
-    wake: () => wakeSignal.wake(),
-    readiness: () => readiness,
-    async run(signal) {
-      // Halved while the database refuses batches, until the row at fault is alone and
-      // dead-lettered; rows are claimed oldest first, so each half is the head of the last.
-      let limit = batchSize;
-      const retrying = {
-        firstWaitMs: ERROR_BACKOFF_START_MS,
-        maxWaitMs: pollIntervalMs,
-        signal,
-        wait: (ms: number, abort?: AbortSignal) => wakeSignal.sleep(ms, abort),
-        onFailure: (error: unknown, waitMs: number) => {
-          if (error instanceof DataRefusedError) return false;
-          // The transaction rolled back: the rows stay in the outbox and are taken again.
-          readiness = { ready: false, reason: `outbox: ${errorText(error)}` };
-          logger.error("could not process the outbox; retrying", { error: errorText(error), retry_in_ms: waitMs });
-          return true;
-        },
-      };
-      while (!signal.aborted) {
-        let summary: OutboxBatchSummary;
-        try {
-          summary = await retryWithBackoff(() => pollOnce(limit), retrying);
-        } catch (error) {
-          if (!(error instanceof DataRefusedError)) break; // aborted while retrying
-          logger.warn("the database refused an outbox batch; taking fewer rows to find the row at fault", { rows: limit, error: refusalReason(error) });
-          limit = Math.ceil(limit / 2);
-          continue;
-        }
-        readiness = { ready: true };
-        if (summary.processed > 0) logger.debug("outbox batch processed", { ...summary });
-        if (limit === 1 || summary.processed < limit) limit = batchSize;
-        if (summary.processed === 0) await wakeSignal.sleep(pollIntervalMs, signal);
-      }
+    pollOnce: (limit = options.batchSize) => pollOnce(poller, limit),
+    wake: () => poller.wakeSignal.wake(),
+    readiness: () => poller.readiness,
+    run: (signal) => runPolls(poller, signal),
+  };
+}
+
+/** What the poller's steps share. */
+interface Poller {
+  readonly options: OutboxPollerOptions;
+  readonly wakeSignal: WakeSignal;
+  readiness: SourceReadiness;
+}
+
+async function pollOnce({ options }: Poller, limit: number): Promise<OutboxBatchSummary> {
+  let claimed: readonly OutboxEntry[] = [];
+  let result;
+  try {
+    result = await options.intake({
+      maxEvents: limit,
+      take: async (tx) => {
+        claimed = await tx.outbox.claimPendingEvents({ limit });
+        return claimed.map(incomingOf);
+      },
+      settle: async (tx) => {
+        if (claimed.length > 0) await tx.outbox.markProcessed({ ids: claimed.map((row) => row.id), now: options.now() });
+      },
+    });
+  } catch (error) {
+    if (error instanceof DataRefusedError && claimed.length === 1) return deadLetterRefusedRow(options, claimed[0]!.id, error);
+    throw error;
+  }
+  const { leased: _leased, taken, ...summary } = result;
+  return { ...summary, processed: taken };
+}
+
+/** Dead-letters the one row the database refused and marks it processed, unless another process has taken it since. */
+async function deadLetterRefusedRow(options: OutboxPollerOptions, id: string, error: DataRefusedError): Promise<OutboxBatchSummary> {
+  const reason = refusalReason(error);
+  return options.transaction(async (tx) => {
+    const [row] = await tx.outbox.claimPendingEvents({ limit: 1, ids: [id] });
+    if (row === undefined) return NOTHING;
+    const letter = refusedDeadLetter(incomingOf(row), reason, options.now());
+    await tx.deadLetters.recordDeadLetters([letter]);
+    await tx.outbox.markProcessed({ ids: [row.id], now: options.now() });
+    options.logger.error("outbox row dead-lettered: the database refused to store its delivery", { outbox_id: row.id, job_id: row.jobId, reason });
+    return { ...NOTHING, deadLettered: 1, processed: 1 };
+  });
+}
+
+/** Polls until `signal` aborts: at once while batches come back full, else after the poll interval or a wake-up. */
+async function runPolls(poller: Poller, signal: AbortSignal): Promise<void> {
+  const { logger, batchSize, pollIntervalMs } = poller.options;
+  // Halved while the database refuses batches, until the row at fault is alone and
+  // dead-lettered; rows are claimed oldest first, so each half is the head of the last.
+  let limit = batchSize;
+  const retrying = {
+    firstWaitMs: ERROR_BACKOFF_START_MS,
+    maxWaitMs: pollIntervalMs,
+    signal,
+    wait: (ms: number, abort?: AbortSignal) => poller.wakeSignal.sleep(ms, abort),
+    onFailure: (error: unknown, waitMs: number) => {
+      if (error instanceof DataRefusedError) return false;
+      // The transaction rolled back: the rows stay in the outbox and are taken again.
+      poller.readiness = { ready: false, reason: `outbox: ${errorText(error)}` };
+      logger.error("could not process the outbox; retrying", { error: errorText(error), retry_in_ms: waitMs });
+      return true;
     },
   };
+  while (!signal.aborted) {
+    let summary: OutboxBatchSummary;
+    try {
+      summary = await retryWithBackoff(() => pollOnce(poller, limit), retrying);
+    } catch (error) {
+      if (!(error instanceof DataRefusedError)) break; // aborted while retrying
+      logger.warn("the database refused an outbox batch; taking fewer rows to find the row at fault", { rows: limit, error: refusalReason(error) });
+      limit = Math.ceil(limit / 2);
+      continue;
+    }
+    poller.readiness = { ready: true };
+    if (summary.processed > 0) logger.debug("outbox batch processed", { ...summary });
+    if (limit === 1 || summary.processed < limit) limit = batchSize;
+    if (summary.processed === 0) await poller.wakeSignal.sleep(pollIntervalMs, signal);
+  }
 }
 
 function incomingOf(row: OutboxEntry): IncomingEvent {

@@ -7,7 +7,7 @@ import type { WebhookSender } from "../ports/webhook-sender.ts";
 import type { AcceptResult } from "./accept-events.ts";
 import { withBatchedCompletion } from "./batched-completion.ts";
 import type { Config } from "./config.ts";
-import { deliverOne } from "./deliver-one.ts";
+import { deliverOne, type DeliverOneDeps } from "./deliver-one.ts";
 import { createIntake } from "./intake.ts";
 import { acceptIsolatingRefusals } from "./isolate-refusals.ts";
 import { createOutboxPoller, type OutboxPoller } from "./outbox-poller.ts";
@@ -58,18 +58,7 @@ export function wireDispatcher(
   options: { readonly inputs?: (acceptBatch: AcceptBatch) => readonly EventSource[] } = {},
 ): Dispatcher {
   const { config, db, logger, clock } = deps;
-  // One completion statement per batch of finished attempts instead of one per delivery.
-  const deliveries = withBatchedCompletion(db.deliveries, { maxBatch: COMPLETION_BATCH });
-  const deliverDeps = {
-    deliveries,
-    sender: deps.sender,
-    hmac: deps.hmac,
-    clock,
-    random: deps.random,
-    backoff: config.backoff,
-    timeoutMs: config.webhookTimeoutMs,
-    logger: logger.child({ component: "delivery" }),
-  };
+  const deliverDeps = deliverDepsOf(deps);
   const leaseMs = config.webhookTimeoutMs + LEASE_MARGIN_MS;
   const scheduler = createScheduler({
     deliveries: db.deliveries,
@@ -114,5 +103,19 @@ export function wireDispatcher(
       // Sources stop first so nothing new is claimed from them; the scheduler then drains.
       await Promise.all([...sources.map((source) => source.run(signal)), scheduler.run(signal)]);
     },
+  };
+}
+
+/** What each attempt needs; completions are written one statement per batch of finished attempts, not one per delivery. */
+function deliverDepsOf(deps: DispatcherDeps): DeliverOneDeps {
+  return {
+    deliveries: withBatchedCompletion(deps.db.deliveries, { maxBatch: COMPLETION_BATCH }),
+    sender: deps.sender,
+    hmac: deps.hmac,
+    clock: deps.clock,
+    random: deps.random,
+    backoff: deps.config.backoff,
+    timeoutMs: deps.config.webhookTimeoutMs,
+    logger: deps.logger.child({ component: "delivery" }),
   };
 }
