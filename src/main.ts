@@ -57,10 +57,6 @@ const dispatcher = wireDispatcher(
               groupId: config.kafkaGroupId,
               fetchMaxBytes: config.kafkaFetchMaxBytes,
               maxEventsPerAccept: config.kafkaBatchSize,
-              readAhead: {
-                max: config.kafkaReadAhead,
-                count: (atMost) => database.db.deliveries.countDue({ now: systemClock.now(), atMost }),
-              },
               acceptBatch,
               logger: logger.child({ component: "kafka" }),
             }),

@@ -18,8 +18,6 @@ export interface Config {
   readonly kafkaFetchMaxBytes: number;
   /** Most Kafka events made durable per transaction; a larger fetched batch is taken in parts. */
   readonly kafkaBatchSize: number;
-  /** Most deliveries due and waiting for a slot before the Kafka input pauses. */
-  readonly kafkaReadAhead: number;
   readonly backoff: BackoffPolicy;
   /** Whole-request deadline, ms. */
   readonly webhookTimeoutMs: number;
@@ -86,7 +84,6 @@ const settings = {
   KAFKA_TOPIC_WEBHOOKS: { fallback: "greatstories.webhooks.v1", parse: text, expected: "a topic name" },
   KAFKA_GROUP_ID: { fallback: "stories-dispatcher", parse: text, expected: "a consumer group id" },
   KAFKA_BATCH_SIZE: { fallback: "500", parse: integer(1, 10_000), expected: "a whole number from 1 to 10000" },
-  KAFKA_READ_AHEAD: { fallback: "5000", parse: integer(1, 1_000_000), expected: "a whole number from 1 to 1000000" },
   KAFKA_FETCH_MAX_BYTES: { fallback: "256KiB", parse: byteSize(16 * 1024, 64 * 1024 ** 2), expected: "a size from 16KiB to 64MiB such as 256KiB, 1MiB" },
   WEBHOOK_MAX_RETRIES: { fallback: "10", parse: integer(1, 100), expected: "a whole number of attempts from 1 to 100" },
   WEBHOOK_RETRY_BASE_DELAY: { fallback: "30s", parse: durationMs(1), expected: "a positive duration such as 250ms, 30s, 1m30s" },
@@ -156,7 +153,6 @@ export function parseConfig(env: Env): ConfigResult {
       kafkaGroupId: v.KAFKA_GROUP_ID,
       kafkaFetchMaxBytes: v.KAFKA_FETCH_MAX_BYTES,
       kafkaBatchSize: v.KAFKA_BATCH_SIZE,
-      kafkaReadAhead: v.KAFKA_READ_AHEAD,
       backoff: Object.freeze({
         maxAttempts: v.WEBHOOK_MAX_RETRIES,
         baseDelayMs: v.WEBHOOK_RETRY_BASE_DELAY,
