@@ -212,11 +212,11 @@ function release(parts: Parts, given: readonly { delivery: ClaimedDelivery; dueA
 async function claimAndStart(parts: Parts, limit: number): Promise<{ claimed: number; comingBackSoon: number; released: Promise<void> }> {
   const { deliveries, clock, leaseMs } = parts.options;
   parts.ledger.claimStarted(limit);
-  let claimed: readonly ClaimedDelivery[] = [];
+  let claimed: readonly ClaimedDelivery[] | null = null;
   try {
     claimed = await deliveries.claimDueDeliveries({ now: clock.now(), limit, leaseMs });
   } finally {
-    parts.ledger.claimEnded(limit, claimed.length);
+    parts.ledger.claimEnded(limit, claimed?.length ?? null);
   }
   return { claimed: claimed.length, ...startLeased(parts, claimed) };
 }

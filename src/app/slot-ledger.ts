@@ -40,8 +40,8 @@ export interface SlotLedger {
 
   /** A claim asking for `limit` rows is in flight: its slots are held until `claimEnded`. */
   claimStarted(limit: number): void;
-  /** The claim returned `got` of the `asked` rows: due work may be left when it got all it asked for. */
-  claimEnded(asked: number, got: number): void;
+  /** The claim returned `got` of the `asked` rows (null: it failed): due work may be left when it got all it asked for. */
+  claimEnded(asked: number, got: number | null): void;
   /** Due work was created that only a claim will find: reservations wait until a claim finds no more. */
   dueWorkCreated(): void;
 
@@ -129,9 +129,9 @@ class Ledger implements SlotLedger {
   claimStarted(limit: number): void {
     this.#claiming = limit;
   }
-  claimEnded(asked: number, got: number): void {
+  claimEnded(asked: number, got: number | null): void {
     this.#claiming = 0;
-    if (asked > 0) this.#backlogged = got === asked;
+    if (asked > 0 && got !== null) this.#backlogged = got === asked;
   }
   dueWorkCreated(): void {
     this.#backlogged = true;

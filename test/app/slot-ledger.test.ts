@@ -60,6 +60,16 @@ describe("slot ledger", () => {
     expect(ledger.reserve(4, 0)).toBe(0);
   });
 
+  it("learns nothing about due work from a claim that failed", () => {
+    const ledger = ledgerOf(8, 8);
+    ledger.claimStarted(8);
+    ledger.claimEnded(8, 2);
+    ledger.claimStarted(8);
+    ledger.claimEnded(8, null);
+    expect(ledger.held()).toBe(0);
+    expect(ledger.reserve(4, 0)).toBe(4);
+  });
+
   it("claims fewer by the overflow of the last claim for the overflow memory, then all free slots again", () => {
     const ledger = ledgerOf(8, 8);
     ledger.overflowed(3, 1_000);
