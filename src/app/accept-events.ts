@@ -165,7 +165,7 @@ async function acceptReadableJobs(turn: IntakeTurn, events: readonly ParsedIncom
       // A rejected delivery keeps no body: it is never sent.
       payload: plan.kind === "deliver" ? plan.payload : new Uint8Array(0),
       traceId: event.traceId,
-      now,
+      createdAt: now,
       rejection,
       lease,
     });
@@ -207,7 +207,7 @@ function leasedDelivery(row: NewDelivery, lease: DeliveryLease, secrets: readonl
     lastAttemptAt: null,
     lastError: null,
     traceId: row.traceId,
-    createdAt: row.now,
+    createdAt: row.createdAt,
     leaseToken: lease.token,
     leaseExpiresAt: lease.expiresAt,
     secrets,
@@ -229,7 +229,7 @@ function deadLetterOf(incoming: IncomingEvent, reason: string, event: WebhookEve
     offset: kafka?.offset ?? null,
     lastOffset: kafka?.lastOffset ?? null,
     key: kafka?.key ?? null,
-    now,
+    createdAt: now,
   };
 }
 

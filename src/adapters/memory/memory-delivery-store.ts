@@ -33,11 +33,11 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
           status: row.rejection === null ? "pending" : "failed",
           attempts: 0,
           payload: copyBytes(row.payload),
-          nextAttemptAt: row.rejection === null ? (lease?.expiresAt ?? row.now) : null,
+          nextAttemptAt: row.rejection === null ? (lease?.expiresAt ?? row.createdAt) : null,
           lastAttemptAt: null,
           lastError: row.rejection,
           traceId: row.traceId,
-          createdAt: row.now,
+          createdAt: row.createdAt,
           leaseToken: lease === null ? null : canonicalUuid(lease.token),
           lockedUntil: lease?.expiresAt ?? null,
         });

@@ -119,6 +119,6 @@ function copyDeadLetter(row: StoredDeadLetter): StoredDeadLetter {
     offset: row.offset,
     lastOffset: row.lastOffset,
     key: copyBytes(row.key),
-    now: row.now,
+    createdAt: row.createdAt,
   };
 }

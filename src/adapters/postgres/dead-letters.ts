@@ -33,7 +33,7 @@ export function makeDeadLetterStore(sql: SqlClient): DeadLetterStore {
         kafka_offset: row.offset,
         kafka_last_offset: row.lastOffset,
         message_key: row.key,
-        created_at: row.now,
+        created_at: row.createdAt,
       }));
       // postgres.js expands the rows into one multi-row insert.
       await sql`insert into webhook_dead_letters ${sql(values)}`;
@@ -60,7 +60,7 @@ export function makeDeadLetterStore(sql: SqlClient): DeadLetterStore {
         offset: row.kafka_offset,
         lastOffset: row.kafka_last_offset,
         key: toBytes(row.message_key),
-        now: row.created_at,
+        createdAt: row.created_at,
       }));
     },
   };

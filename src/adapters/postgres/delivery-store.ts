@@ -38,7 +38,7 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
           ${sql.array(rows.map((r) => r.url))}::text[],
           ${sql.array(rows.map((r) => r.payload), BYTEA)}::bytea[],
           ${sql.array(rows.map((r) => r.traceId))}::text[],
-          ${sql.array(rows.map((r) => r.now), TIMESTAMPTZ)}::timestamptz[],
+          ${sql.array(rows.map((r) => r.createdAt), TIMESTAMPTZ)}::timestamptz[],
           ${sql.array(rows.map((r) => r.rejection))}::text[],
           ${sql.array(rows.map((r) => leaseOf(r)?.token ?? null) as never[])}::uuid[],
           ${sql.array(rows.map((r) => leaseOf(r)?.expiresAt ?? null) as never[], TIMESTAMPTZ)}::timestamptz[]
