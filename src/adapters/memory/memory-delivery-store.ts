@@ -1,7 +1,7 @@
 import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
 import type { ClaimedDelivery, DeliveryStore, NewDelivery } from "../../ports/delivery-store.ts";
 import { canonicalUuid, cloneTables, copyBytes, isUuid, type MemoryState, sqlStateError, type StoredDelivery } from "./memory-state.ts";
-import { stateAfter } from "../../domain/delivery-state.ts";
+import { stateAfter } from "../../domain/next-state.ts";
 
 /**
  * The delivery store over the fake's tables, with the Postgres adapter's semantics: the same
