@@ -3,6 +3,7 @@ import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { parseWebhookEvent } from "../../domain/event.ts";
+import { isUuid } from "../../domain/uuid.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type { Database } from "../../ports/database.ts";
 import type { SourceReadiness } from "../../ports/event-source.ts";
@@ -23,7 +24,6 @@ export interface AdminApiOptions {
 
 /** Largest request body accepted by `/v1/*`, bytes. An event is well under 1 KiB. */
 const MAX_BODY_BYTES = 64 * 1024;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const problem = (c: Context, status: 400 | 401 | 404 | 413 | 500 | 503, error: string, message: string) =>
   c.json({ error, message }, status);
@@ -86,14 +86,14 @@ export function createAdminApi(options: AdminApiOptions): Hono {
 
   v1.get("/deliveries/:id", async (c) => {
     const id = c.req.param("id");
-    const found = UUID.test(id) ? await db.deliveries.getDelivery(id.toLowerCase()) : null;
+    const found = isUuid(id) ? await db.deliveries.getDelivery(id.toLowerCase()) : null;
     if (found === null) return problem(c, 404, "not_found", `no delivery with id ${JSON.stringify(id)}`);
     return c.json({ delivery: deliveryJson(found.delivery), attempts: found.attempts.map(attemptJson) });
   });
 
   v1.get("/jobs/:job_id/deliveries", async (c) => {
     const jobId = c.req.param("job_id");
-    if (!UUID.test(jobId)) return problem(c, 400, "invalid_job_id", "job_id must be a UUID");
+    if (!isUuid(jobId)) return problem(c, 400, "invalid_job_id", "job_id must be a UUID");
     const deliveries = await db.deliveries.listDeliveriesForJob(jobId.toLowerCase());
     return c.json({ job_id: jobId.toLowerCase(), deliveries: deliveries.map(deliveryJson) });
   });

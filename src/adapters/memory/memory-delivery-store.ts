@@ -1,6 +1,7 @@
 import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
 import type { ClaimedDelivery, DeliveryStore, NewDelivery } from "../../ports/delivery-store.ts";
-import { canonicalUuid, cloneTables, copyBytes, isUuid, type MemoryState, sqlStateError, type StoredDelivery } from "./memory-state.ts";
+import { isUuid } from "../../domain/uuid.ts";
+import { canonicalUuid, cloneTables, copyBytes, type MemoryState, sqlStateError, type StoredDelivery } from "./memory-state.ts";
 import { stateAfter } from "../../domain/next-state.ts";
 
 /**

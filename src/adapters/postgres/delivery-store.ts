@@ -1,7 +1,8 @@
 import { makeSecret } from "../../domain/secret.ts";
 import type { ClaimedDelivery, CompleteAttempt, DeliveryStore, NewDelivery } from "../../ports/delivery-store.ts";
 import { type AttemptRow, type DeliveryRow, toAttempt, toDelivery } from "./delivery-rows.ts";
-import { isUuid, type SqlClient } from "./sql-client.ts";
+import { isUuid } from "../../domain/uuid.ts";
+import type { SqlClient } from "./sql-client.ts";
 import { stateAfter } from "../../domain/next-state.ts";
 
 // Element type oids for postgres.js array parameters whose elements it cannot infer as text.

@@ -1,7 +1,8 @@
 import type { Job } from "../../domain/job.ts";
 import { makeSecret } from "../../domain/secret.ts";
 import type { BodyLimits, JobReader } from "../../ports/job-reader.ts";
-import { isUuid, type SqlClient } from "./sql-client.ts";
+import { isUuid } from "../../domain/uuid.ts";
+import type { SqlClient } from "./sql-client.ts";
 
 interface JobRow {
   id: string;
