@@ -1,4 +1,5 @@
 import { parseWebhookEvent, type WebhookEvent } from "../domain/event.ts";
+import { signingSecretsOf } from "../domain/job.ts";
 import { planDelivery } from "../domain/plan-delivery.ts";
 import { webhookIdFor } from "../domain/signer.ts";
 import { checkWebhookUrl } from "../domain/webhook-url.ts";
@@ -153,8 +154,7 @@ async function acceptReadableJobs(turn: IntakeTurn, events: readonly ParsedIncom
     if (rejection === null && turn.leasesLeft > 0) {
       turn.leasesLeft--;
       lease = { token: deps.newId(), expiresAt: turn.leaseExpiresAt };
-      const secret = job?.webhookSecret ?? null;
-      secretsOf.set(id, secret === null ? [] : [secret]);
+      secretsOf.set(id, signingSecretsOf(job) ?? []);
     }
     wanted.set(key, {
       id,

@@ -1,4 +1,5 @@
 import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
+import { signingSecretsOf } from "../../domain/job.ts";
 import type { ClaimedDelivery, DeliveryStore, NewDelivery } from "../../ports/delivery-store.ts";
 import { isUuid } from "../../domain/uuid.ts";
 import { canonicalUuid, cloneTables, copyBytes, type MemoryState, sqlStateError, type StoredDelivery } from "./memory-state.ts";
@@ -62,12 +63,11 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
           nextAttemptAt: leaseExpiresAt,
         };
         deliveries.set(d.id, claimed);
-        const job = state.jobs.get(d.jobId);
         return {
           ...publicDelivery(claimed),
           leaseToken: claimed.leaseToken as string,
           leaseExpiresAt,
-          secrets: job === undefined ? null : job.webhookSecret === null ? [] : [job.webhookSecret],
+          secrets: signingSecretsOf(state.jobs.get(d.jobId)),
         };
       });
     },

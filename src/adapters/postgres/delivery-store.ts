@@ -1,6 +1,7 @@
-import { makeSecret } from "../../domain/secret.ts";
+import { signingSecretsOf } from "../../domain/job.ts";
 import type { ClaimedDelivery, CompleteAttempt, DeliveryStore, NewDelivery } from "../../ports/delivery-store.ts";
 import { type AttemptRow, type DeliveryRow, toAttempt, toDelivery } from "./delivery-rows.ts";
+import { secretOf } from "./job-rows.ts";
 import { isUuid } from "../../domain/uuid.ts";
 import type { SqlClient } from "./sql-client.ts";
 import { stateAfter } from "../../domain/next-state.ts";
@@ -81,7 +82,7 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
         ...toDelivery(row),
         leaseToken: row.lease_token,
         leaseExpiresAt: row.locked_until,
-        secrets: !row.job_exists ? null : row.webhook_secret === null ? [] : [makeSecret(row.webhook_secret)],
+        secrets: signingSecretsOf(row.job_exists ? { webhookSecret: secretOf(row.webhook_secret) } : undefined),
       }));
     },
 

@@ -1,21 +1,8 @@
 import type { Job } from "../../domain/job.ts";
-import { makeSecret } from "../../domain/secret.ts";
 import type { BodyLimits, JobReader } from "../../ports/job-reader.ts";
 import { isUuid } from "../../domain/uuid.ts";
+import { type JobRow, toJob } from "./job-rows.ts";
 import type { SqlClient } from "./sql-client.ts";
-
-interface JobRow {
-  id: string;
-  status: string;
-  finished_at: Date | null;
-  output_markup: string | null;
-  error_code: string | null;
-  error_message: string | null;
-  webhook_url: string | null;
-  webhook_secret: string | null;
-  body_bytes: string;
-  body: "read" | "too_large" | "over_budget";
-}
 
 /** Larger than any body a JavaScript string can hold: "no limit". */
 const UNLIMITED = { maxPayloadBytes: 2 ** 52, maxTotalBytes: 2 ** 52 } as const;
@@ -62,18 +49,4 @@ export function makeJobReader(sql: SqlClient): JobReader {
       return found;
     },
   };
-}
-
-function toJob(row: JobRow): Job {
-  const job: Job = {
-    id: row.id,
-    status: row.status,
-    finishedAt: row.finished_at,
-    outputMarkup: row.output_markup,
-    errorCode: row.error_code,
-    errorMessage: row.error_message,
-    webhookUrl: row.webhook_url,
-    webhookSecret: row.webhook_secret === null ? null : makeSecret(row.webhook_secret),
-  };
-  return row.body === "read" ? job : { ...job, unreadBody: { reason: row.body, bytes: Number(row.body_bytes) } };
 }
