@@ -12,3 +12,7 @@ export function toBytes(value: Uint8Array | null): Uint8Array | null;
 export function toBytes(value: Uint8Array | null): Uint8Array | null {
   return value === null ? null : new Uint8Array(value);
 }
+
+// Element type oids for postgres.js array parameters whose elements it cannot infer as text.
+export const BYTEA = 17;
+export const TIMESTAMPTZ = 1184;
