@@ -48,6 +48,19 @@ export function createAdminApi(options: AdminApiOptions): Hono {
     return reasons.length === 0 ? c.json({ status: "ready" }) : c.json({ status: "not_ready", reasons }, 503);
   });
 
+  app.route("/v1", createV1Api(options));
+  app.notFound((c) => problem(c as Context, 404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse();
+    logger.error("admin API request failed", { method: c.req.method, path: new URL(c.req.url).pathname, error: error.message });
+    return problem(c, 500, "internal_error", "the request could not be completed; see the dispatcher's log");
+  });
+  return app;
+}
+
+/** `/v1/*`: bearer-token and body-size guarded; queue an event, read deliveries. */
+function createV1Api(options: AdminApiOptions): Hono {
+  const { db, logger } = options;
   const v1 = new Hono();
   v1.use(
     "*",
@@ -97,13 +110,5 @@ export function createAdminApi(options: AdminApiOptions): Hono {
     const deliveries = await db.deliveries.listDeliveriesForJob(jobId.toLowerCase());
     return c.json({ job_id: jobId.toLowerCase(), deliveries: deliveries.map(deliveryJson) });
   });
-
-  app.route("/v1", v1);
-  app.notFound((c) => problem(c as Context, 404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
-  app.onError((error, c) => {
-    if (error instanceof HTTPException) return error.getResponse();
-    logger.error("admin API request failed", { method: c.req.method, path: new URL(c.req.url).pathname, error: error.message });
-    return problem(c, 500, "internal_error", "the request could not be completed; see the dispatcher's log");
-  });
-  return app;
+  return v1;
 }
