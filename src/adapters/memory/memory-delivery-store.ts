@@ -12,7 +12,7 @@ import { canonicalUuid, cloneTables, copyBytes, type MemoryState, sqlStateError,
  */
 export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
   return {
-    createDeliveries: async (rows) => createDeliveries(state, rows),
+    createDeliveries: async (rows) => insertDeliveries(state, rows),
     claimDueDeliveries: async (params) => claimDueDeliveries(state, params),
     completeAttempt: async (item) => completeAttempt(state, item),
     completeAttempts: async (items) => completeAttempts(state, items),
@@ -24,7 +24,7 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
   };
 }
 
-function createDeliveries(state: MemoryState, rows: readonly NewDelivery[]): readonly string[] {
+function insertDeliveries(state: MemoryState, rows: readonly NewDelivery[]): readonly string[] {
   const { deliveries } = state.tables;
   const taken = new Set([...deliveries.values()].map((d) => `${d.jobId} ${d.event}`));
   const ids = new Set(deliveries.keys());
