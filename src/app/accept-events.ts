@@ -1,5 +1,6 @@
 import { parseWebhookEvent, type WebhookEvent } from "../domain/event.ts";
-import { planDelivery } from "../domain/plan-delivery.ts";
+import { signingSecretsOf } from "../domain/job.ts";
+import { type DeliveryPlan, planDelivery } from "../domain/plan-delivery.ts";
 import { webhookIdFor } from "../domain/signer.ts";
 import { checkWebhookUrl } from "../domain/webhook-url.ts";
 import type { DeadLetter } from "../ports/dead-letters.ts";
@@ -42,6 +43,9 @@ export interface AcceptEventsDeps {
   /** The payload limit, and how many bytes of job bodies one look-up may bring into memory. */
   readonly bodyLimits: BodyLimits;
 }
+
+/** A plan that becomes a delivery row: one to send, or one failed at once. */
+type SendablePlan = Extract<DeliveryPlan, { kind: "deliver" | "reject" }>;
 
 interface ParsedIncoming {
   readonly event: WebhookEvent;
@@ -144,31 +148,9 @@ async function acceptReadableJobs(turn: IntakeTurn, events: readonly ParsedIncom
       turn.duplicates++;
       continue;
     }
-    const id = deps.newId();
-    const url = checkWebhookUrl(plan.url);
-    const rejection = plan.kind === "reject" ? plan.reason : url.ok ? null : url.reason;
-    if (plan.kind === "reject") deps.logger.warn("delivery failed at once: its webhook body is too large to send", { ...fields, reason: plan.reason });
-    else if (!url.ok) deps.logger.warn("delivery failed at once: its webhook URL can never be sent to", { ...fields, reason: url.reason });
-    let lease: DeliveryLease | null = null;
-    if (rejection === null && turn.leasesLeft > 0) {
-      turn.leasesLeft--;
-      lease = { token: deps.newId(), expiresAt: turn.leaseExpiresAt };
-      const secret = job?.webhookSecret ?? null;
-      secretsOf.set(id, secret === null ? [] : [secret]);
-    }
-    wanted.set(key, {
-      id,
-      webhookId: webhookIdFor(id),
-      jobId: event.jobId,
-      event: event.event,
-      url: url.ok ? url.url : plan.url,
-      // A rejected delivery keeps no body: it is never sent.
-      payload: plan.kind === "deliver" ? plan.payload : new Uint8Array(0),
-      traceId: event.traceId,
-      now,
-      rejection,
-      lease,
-    });
+    const row = newDeliveryOf(turn, event, plan, fields);
+    if (row.lease) secretsOf.set(row.id, signingSecretsOf(job) ?? []);
+    wanted.set(key, row);
   }
 
   const createdIds = wanted.size > 0 ? await tx.deliveries.createDeliveries([...wanted.values()]) : [];
@@ -179,6 +161,38 @@ async function acceptReadableJobs(turn: IntakeTurn, events: readonly ParsedIncom
   turn.created += createdIds.length;
   turn.duplicates += wanted.size - createdIds.length;
   return later;
+}
+
+/**
+ * The row of an event's planned delivery. Its URL is checked here, so that a delivery that can
+ * never be sent is stored failed at once with the reason; the others are leased to the caller
+ * while the turn has leases left.
+ */
+function newDeliveryOf(turn: IntakeTurn, event: WebhookEvent, plan: SendablePlan, fields: LogFields): NewDelivery {
+  const { deps } = turn;
+  const id = deps.newId();
+  const url = checkWebhookUrl(plan.url);
+  const rejection = plan.kind === "reject" ? plan.reason : url.ok ? null : url.reason;
+  if (plan.kind === "reject") deps.logger.warn("delivery failed at once: its webhook body is too large to send", { ...fields, reason: plan.reason });
+  else if (!url.ok) deps.logger.warn("delivery failed at once: its webhook URL can never be sent to", { ...fields, reason: url.reason });
+  let lease: DeliveryLease | null = null;
+  if (rejection === null && turn.leasesLeft > 0) {
+    turn.leasesLeft--;
+    lease = { token: deps.newId(), expiresAt: turn.leaseExpiresAt };
+  }
+  return {
+    id,
+    webhookId: webhookIdFor(id),
+    jobId: event.jobId,
+    event: event.event,
+    url: url.ok ? url.url : plan.url,
+    // A rejected delivery keeps no body: it is never sent.
+    payload: plan.kind === "deliver" ? plan.payload : new Uint8Array(0),
+    traceId: event.traceId,
+    createdAt: turn.now,
+    rejection,
+    lease,
+  };
 }
 
 /**
@@ -207,7 +221,7 @@ function leasedDelivery(row: NewDelivery, lease: DeliveryLease, secrets: readonl
     lastAttemptAt: null,
     lastError: null,
     traceId: row.traceId,
-    createdAt: row.now,
+    createdAt: row.createdAt,
     leaseToken: lease.token,
     leaseExpiresAt: lease.expiresAt,
     secrets,
@@ -229,7 +243,7 @@ function deadLetterOf(incoming: IncomingEvent, reason: string, event: WebhookEve
     offset: kafka?.offset ?? null,
     lastOffset: kafka?.lastOffset ?? null,
     key: kafka?.key ?? null,
-    now,
+    createdAt: now,
   };
 }
 

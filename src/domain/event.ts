@@ -1,3 +1,5 @@
+import { isUuid } from "./uuid.ts";
+
 /** A "job finished" event as producers publish it (Kafka, outbox, `POST /v1/events`). */
 export interface WebhookEvent {
   /** Lowercase UUID. */
@@ -13,7 +15,6 @@ export type ParsedEvent = { readonly ok: true; readonly event: WebhookEvent } | 
 /** 64 KiB: a real event is about 150 bytes, so anything near this is not an event. */
 export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EVENT_NAME = /^[A-Za-z0-9._-]{1,200}$/;
 const MAX_TRACE_ID_CHARS = 256;
 
@@ -47,7 +48,7 @@ export function parseWebhookEvent(value: unknown, options: { maxBytes?: number }
 function validateFields(fields: Record<string, unknown>): ParsedEvent {
   const jobId = fields["job_id"];
   if (jobId === undefined || jobId === null) return fail("missing_field: job_id");
-  if (typeof jobId !== "string" || !UUID.test(jobId)) return fail("invalid_field: job_id must be a UUID");
+  if (typeof jobId !== "string" || !isUuid(jobId)) return fail("invalid_field: job_id must be a UUID");
 
   const event = fields["event"];
   if (event === undefined || event === null) return fail("missing_field: event");

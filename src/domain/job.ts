@@ -19,3 +19,12 @@ export interface Job {
    */
   readonly unreadBody?: { readonly reason: "too_large" | "over_budget"; readonly bytes: number };
 }
+
+/**
+ * The secrets a delivery of `job` is signed with, newest first: none when the job has no
+ * secret, and null when the job no longer exists (undefined), so that nothing is sent.
+ */
+export function signingSecretsOf(job: Pick<Job, "webhookSecret"> | undefined): readonly Secret[] | null {
+  if (job === undefined) return null;
+  return job.webhookSecret === null ? [] : [job.webhookSecret];
+}

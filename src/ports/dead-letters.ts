@@ -15,7 +15,8 @@ export interface DeadLetter {
   /** The last offset when the letter stands for a range (an undecodable record batch), else null. */
   readonly lastOffset: string | null;
   readonly key: Uint8Array | null;
-  readonly now: Date;
+  /** When the event was dead-lettered. */
+  readonly createdAt: Date;
 }
 
 export interface StoredDeadLetter extends DeadLetter {

@@ -10,7 +10,7 @@ export interface NewDelivery {
   readonly payload: Uint8Array;
   readonly traceId: string | null;
   /** Creation time; also when the first attempt is due. */
-  readonly now: Date;
+  readonly createdAt: Date;
   /**
    * Why the delivery can never be sent (e.g. an invalid URL), or null. A rejected delivery is
    * stored as `failed` at once with this as its last error, and is never claimed.

@@ -56,7 +56,7 @@ export function newDelivery(overrides: Partial<NewDelivery> = {}): NewDelivery {
     url: "https://receiver.example/hooks",
     payload: new TextEncoder().encode(`{"job_id":"${id}"}`),
     traceId: `trace-${id.slice(0, 8)}`,
-    now: T0,
+    createdAt: T0,
     rejection: null,
     ...overrides,
   };

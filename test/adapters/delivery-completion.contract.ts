@@ -7,7 +7,7 @@ const LEASE_MS = 30_000;
 
 export function describeCompletionContract(context: ContractContext): void {
   async function claimOne(now = T0): Promise<ClaimedDelivery> {
-    const row = newDelivery({ now });
+    const row = newDelivery({ createdAt: now });
     await context.db.deliveries.createDeliveries([row]);
     const [claimed] = await context.db.deliveries.claimDueDeliveries({ now, limit: 1, leaseMs: LEASE_MS });
     if (claimed === undefined) throw new Error("nothing was claimed");

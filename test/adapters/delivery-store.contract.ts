@@ -79,7 +79,7 @@ function describeCreateAndClaimContract(context: ContractContext): void {
     });
 
     it("a new delivery is pending, with no attempts, and its first attempt is due at its creation time", async () => {
-      const row = newDelivery({ now: at(5) });
+      const row = newDelivery({ createdAt: at(5) });
       await context.db.deliveries.createDeliveries([row]);
       const stored = await context.db.deliveries.getDelivery(row.id);
       expect(stored).toEqual({
@@ -103,7 +103,7 @@ function describeCreateAndClaimContract(context: ContractContext): void {
     });
 
     it("a delivery created with a rejection is failed at once, with the rejection as its last error, and never claimed", async () => {
-      const row = newDelivery({ now: at(5), url: "ftp://receiver.example/", rejection: "invalid_url: only http and https are allowed" });
+      const row = newDelivery({ createdAt: at(5), url: "ftp://receiver.example/", rejection: "invalid_url: only http and https are allowed" });
       await context.db.deliveries.createDeliveries([row]);
       const stored = await context.db.deliveries.getDelivery(row.id);
       expect(stored?.delivery).toMatchObject({
@@ -137,17 +137,17 @@ function describeCreateAndClaimContract(context: ContractContext): void {
     });
 
     it("claiming takes only pending deliveries that are due, oldest due first", async () => {
-      const late = newDelivery({ now: at(-1_000) });
-      const oldest = newDelivery({ now: at(-3_000) });
-      const middle = newDelivery({ now: at(-2_000) });
-      const future = newDelivery({ now: at(10_000) });
+      const late = newDelivery({ createdAt: at(-1_000) });
+      const oldest = newDelivery({ createdAt: at(-3_000) });
+      const middle = newDelivery({ createdAt: at(-2_000) });
+      const future = newDelivery({ createdAt: at(10_000) });
       await context.db.deliveries.createDeliveries([late, oldest, middle, future]);
       const claimed = await context.db.deliveries.claimDueDeliveries({ now: T0, limit: 10, leaseMs: LEASE_MS });
       expect(claimed.map((d) => d.id)).toEqual([oldest.id, middle.id, late.id]);
     });
 
     it("claiming respects the limit and takes the oldest due first", async () => {
-      const rows = [0, 1, 2, 3, 4].map((i) => newDelivery({ now: at(-i * 1_000) }));
+      const rows = [0, 1, 2, 3, 4].map((i) => newDelivery({ createdAt: at(-i * 1_000) }));
       await context.db.deliveries.createDeliveries(rows);
       const claimed = await context.db.deliveries.claimDueDeliveries({ now: T0, limit: 2, leaseMs: LEASE_MS });
       expect(claimed.map((d) => d.id)).toEqual([rows[4]?.id, rows[3]?.id]);
@@ -207,7 +207,7 @@ function describeCreateAndClaimContract(context: ContractContext): void {
     });
 
     it("claims running at the same time never return the same delivery", async () => {
-      const rows = Array.from({ length: 60 }, (_, i) => newDelivery({ now: at(-i) }));
+      const rows = Array.from({ length: 60 }, (_, i) => newDelivery({ createdAt: at(-i) }));
       await context.db.deliveries.createDeliveries(rows);
       const batches = await Promise.all(
         Array.from({ length: 24 }, () => context.db.deliveries.claimDueDeliveries({ now: T0, limit: 3, leaseMs: LEASE_MS })),
@@ -247,14 +247,14 @@ function describeCreateAndClaimContract(context: ContractContext): void {
 
     it("nextDueAt is null when nothing is pending, else the earliest next attempt", async () => {
       expect(await context.db.deliveries.nextDueAt()).toBeNull();
-      await context.db.deliveries.createDeliveries([newDelivery({ now: at(700) }), newDelivery({ now: at(300) })]);
+      await context.db.deliveries.createDeliveries([newDelivery({ createdAt: at(700) }), newDelivery({ createdAt: at(300) })]);
       expect(await context.db.deliveries.nextDueAt()).toEqual(at(300));
     });
 
     it("countDue counts pending deliveries due now and not leased, and stops counting at atMost", async () => {
-      const due = [1, 2, 3, 4].map((i) => newDelivery({ now: at(-i * 1_000) }));
-      const future = newDelivery({ now: at(10_000) });
-      const rejected = newDelivery({ now: at(-5_000), rejection: "invalid_url: no" });
+      const due = [1, 2, 3, 4].map((i) => newDelivery({ createdAt: at(-i * 1_000) }));
+      const future = newDelivery({ createdAt: at(10_000) });
+      const rejected = newDelivery({ createdAt: at(-5_000), rejection: "invalid_url: no" });
       await context.db.deliveries.createDeliveries([...due, future, rejected]);
       expect(await context.db.deliveries.countDue({ now: T0, atMost: 100 })).toBe(4);
       expect(await context.db.deliveries.countDue({ now: T0, atMost: 3 })).toBe(3);
@@ -265,8 +265,8 @@ function describeCreateAndClaimContract(context: ContractContext): void {
     });
 
     it("listing a job's deliveries gives them oldest first; unknown and malformed ids give none", async () => {
-      const first = newDelivery({ now: at(1) });
-      const second = newDelivery({ jobId: first.jobId, event: "job.failed", now: at(2) });
+      const first = newDelivery({ createdAt: at(1) });
+      const second = newDelivery({ jobId: first.jobId, event: "job.failed", createdAt: at(2) });
       await context.db.deliveries.createDeliveries([second, first, newDelivery()]);
       const listed = await context.db.deliveries.listDeliveriesForJob(first.jobId);
       expect(listed.map((d) => d.id)).toEqual([first.id, second.id]);

@@ -147,9 +147,9 @@ export function describeRepositoriesContract(context: ContractContext): void {
         offset: "9007199254740993",
         lastOffset: "9007199254741000",
         key: new Uint8Array([0x00, 0x01]),
-        now: at(1),
+        createdAt: at(1),
       });
-      const fromOutbox = deadLetter({ source: "outbox", reason: "unknown_job", jobId: randomUUID(), event: "job.failed", traceId: "t-1", now: at(2) });
+      const fromOutbox = deadLetter({ source: "outbox", reason: "unknown_job", jobId: randomUUID(), event: "job.failed", traceId: "t-1", createdAt: at(2) });
       await context.db.deadLetters.recordDeadLetters([fromKafka, fromOutbox]);
       const listed = await context.db.deadLetters.listDeadLetters({ limit: 10 });
       expect(listed.map(({ id: _id, ...rest }) => rest)).toEqual([fromOutbox, fromKafka]);
@@ -227,7 +227,7 @@ function deadLetter(overrides: Partial<DeadLetter>): DeadLetter {
     offset: null,
     lastOffset: null,
     key: null,
-    now: T0,
+    createdAt: T0,
     ...overrides,
   };
 }

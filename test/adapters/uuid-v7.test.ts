@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { uuidV7 } from "../../src/adapters/uuid-v7.ts";
-import { isUuid } from "../../src/adapters/postgres/sql-client.ts";
+import { isUuid } from "../../src/domain/uuid.ts";
 
 describe("uuidV7", () => {
   it("is a well-formed UUID with version 7 and the RFC 9562 variant", () => {

@@ -100,7 +100,7 @@ describe("deliver one", () => {
     // A row stored before the acceptance-time check existed, or by another writer.
     const id = randomUUID();
     await db.deliveries.createDeliveries([
-      { id, webhookId: `msg_${id.replaceAll("-", "")}`, jobId: job.id, event: "job.other", url: "ftp://receiver.example/hook", payload: new Uint8Array([123, 125]), traceId: null, now: clock.now(), rejection: null },
+      { id, webhookId: `msg_${id.replaceAll("-", "")}`, jobId: job.id, event: "job.other", url: "ftp://receiver.example/hook", payload: new Uint8Array([123, 125]), traceId: null, createdAt: clock.now(), rejection: null },
     ]);
     const claimed = await db.deliveries.claimDueDeliveries({ now: clock.now(), limit: 10, leaseMs: LEASE_MS });
     const results = await Promise.all(claimed.map((c) => deliverOne(deps, c)));

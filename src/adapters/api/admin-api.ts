@@ -3,6 +3,7 @@ import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { parseWebhookEvent } from "../../domain/event.ts";
+import { isUuid } from "../../domain/uuid.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type { Database } from "../../ports/database.ts";
 import type { SourceReadiness } from "../../ports/event-source.ts";
@@ -23,7 +24,6 @@ export interface AdminApiOptions {
 
 /** Largest request body accepted by `/v1/*`, bytes. An event is well under 1 KiB. */
 const MAX_BODY_BYTES = 64 * 1024;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const problem = (c: Context, status: 400 | 401 | 404 | 413 | 500 | 503, error: string, message: string) =>
   c.json({ error, message }, status);
@@ -48,6 +48,19 @@ export function createAdminApi(options: AdminApiOptions): Hono {
     return reasons.length === 0 ? c.json({ status: "ready" }) : c.json({ status: "not_ready", reasons }, 503);
   });
 
+  app.route("/v1", createV1Api(options));
+  app.notFound((c) => problem(c as Context, 404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse();
+    logger.error("admin API request failed", { method: c.req.method, path: new URL(c.req.url).pathname, error: error.message });
+    return problem(c, 500, "internal_error", "the request could not be completed; see the dispatcher's log");
+  });
+  return app;
+}
+
+/** `/v1/*`: bearer-token and body-size guarded; queue an event, read deliveries. */
+function createV1Api(options: AdminApiOptions): Hono {
+  const { db, logger } = options;
   const v1 = new Hono();
   v1.use(
     "*",
@@ -86,24 +99,16 @@ export function createAdminApi(options: AdminApiOptions): Hono {
 
   v1.get("/deliveries/:id", async (c) => {
     const id = c.req.param("id");
-    const found = UUID.test(id) ? await db.deliveries.getDelivery(id.toLowerCase()) : null;
+    const found = isUuid(id) ? await db.deliveries.getDelivery(id.toLowerCase()) : null;
     if (found === null) return problem(c, 404, "not_found", `no delivery with id ${JSON.stringify(id)}`);
     return c.json({ delivery: deliveryJson(found.delivery), attempts: found.attempts.map(attemptJson) });
   });
 
   v1.get("/jobs/:job_id/deliveries", async (c) => {
     const jobId = c.req.param("job_id");
-    if (!UUID.test(jobId)) return problem(c, 400, "invalid_job_id", "job_id must be a UUID");
+    if (!isUuid(jobId)) return problem(c, 400, "invalid_job_id", "job_id must be a UUID");
     const deliveries = await db.deliveries.listDeliveriesForJob(jobId.toLowerCase());
     return c.json({ job_id: jobId.toLowerCase(), deliveries: deliveries.map(deliveryJson) });
   });
-
-  app.route("/v1", v1);
-  app.notFound((c) => problem(c as Context, 404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
-  app.onError((error, c) => {
-    if (error instanceof HTTPException) return error.getResponse();
-    logger.error("admin API request failed", { method: c.req.method, path: new URL(c.req.url).pathname, error: error.message });
-    return problem(c, 500, "internal_error", "the request could not be completed; see the dispatcher's log");
-  });
-  return app;
+  return v1;
 }

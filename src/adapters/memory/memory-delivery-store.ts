@@ -1,7 +1,9 @@
 import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
-import type { ClaimedDelivery, DeliveryStore, NewDelivery } from "../../ports/delivery-store.ts";
-import { canonicalUuid, cloneTables, copyBytes, isUuid, type MemoryState, sqlStateError, type StoredDelivery } from "./memory-state.ts";
-import { stateAfter } from "../../domain/delivery-state.ts";
+import { signingSecretsOf } from "../../domain/job.ts";
+import { stateAfter } from "../../domain/next-state.ts";
+import { isUuid } from "../../domain/uuid.ts";
+import type { ClaimedDelivery, CompleteAttempt, DeliveryStore, DeliveryWithAttempts, LeaseRelease, NewDelivery } from "../../ports/delivery-store.ts";
+import { canonicalUuid, cloneTables, copyBytes, type MemoryState, sqlStateError, type StoredDelivery } from "./memory-state.ts";
 
 /**
  * The delivery store over the fake's tables, with the Postgres adapter's semantics: the same
@@ -9,149 +11,156 @@ import { stateAfter } from "../../domain/delivery-state.ts";
  * Each method changes the tables in one synchronous step, so it is atomic like one statement.
  */
 export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
-  const store: DeliveryStore = {
-    async createDeliveries(rows: readonly NewDelivery[]): Promise<readonly string[]> {
-      const { deliveries } = state.tables;
-      const taken = new Set([...deliveries.values()].map((d) => `${d.jobId} ${d.event}`));
-      const ids = new Set(deliveries.keys());
-      const created: StoredDelivery[] = [];
-      // Checked in full before anything is stored: a failing statement stores nothing.
-      for (const row of rows) {
-        const id = canonicalUuid(row.id);
-        const jobId = canonicalUuid(row.jobId);
-        if (taken.has(`${jobId} ${row.event}`)) continue; // on conflict (job_id, event) do nothing
-        if (ids.has(id)) throw sqlStateError("23505", `duplicate key value violates unique constraint "webhook_deliveries_pkey"`);
-        const lease = row.rejection === null ? (row.lease ?? null) : null;
-        taken.add(`${jobId} ${row.event}`);
-        ids.add(id);
-        created.push({
-          id,
-          webhookId: row.webhookId,
-          jobId,
-          event: row.event,
-          url: row.url,
-          status: row.rejection === null ? "pending" : "failed",
-          attempts: 0,
-          payload: copyBytes(row.payload),
-          nextAttemptAt: row.rejection === null ? (lease?.expiresAt ?? row.now) : null,
-          lastAttemptAt: null,
-          lastError: row.rejection,
-          traceId: row.traceId,
-          createdAt: row.now,
-          leaseToken: lease === null ? null : canonicalUuid(lease.token),
-          lockedUntil: lease?.expiresAt ?? null,
-        });
-      }
-      for (const delivery of created) deliveries.set(delivery.id, delivery);
-      return created.map((d) => d.id);
-    },
-
-    async claimDueDeliveries({ now, limit, leaseMs }): Promise<readonly ClaimedDelivery[]> {
-      const { deliveries } = state.tables;
-      const leaseExpiresAt = new Date(now.getTime() + leaseMs);
-      const due = [...deliveries.values()]
-        .filter((d) => d.status === "pending" && d.nextAttemptAt !== null && d.nextAttemptAt <= now)
-        .sort((a, b) => time(a.nextAttemptAt) - time(b.nextAttemptAt) || compare(a.id, b.id))
-        .slice(0, Math.max(0, limit));
-      return due.map((d) => {
-        const claimed: StoredDelivery = {
-          ...d,
-          leaseToken: state.newUuid(),
-          lockedUntil: leaseExpiresAt,
-          nextAttemptAt: leaseExpiresAt,
-        };
-        deliveries.set(d.id, claimed);
-        const job = state.jobs.get(d.jobId);
-        return {
-          ...publicDelivery(claimed),
-          leaseToken: claimed.leaseToken as string,
-          leaseExpiresAt,
-          secrets: job === undefined ? null : job.webhookSecret === null ? [] : [job.webhookSecret],
-        };
-      });
-    },
-
-    async completeAttempt({ deliveryId, leaseToken, attempt, next }): Promise<boolean> {
-      const { deliveries, attempts } = state.tables;
-      const current = deliveries.get(deliveryId.toLowerCase());
-      if (current === undefined || current.leaseToken === null || current.leaseToken !== leaseToken.toLowerCase()) return false;
-      const recorded = attempts.get(current.id) ?? [];
-      if (recorded.some((a) => a.attemptNumber === attempt.attemptNumber)) {
-        throw sqlStateError("23505", `duplicate key value violates unique constraint "webhook_delivery_attempts_pkey"`);
-      }
-      deliveries.set(current.id, {
-        ...current,
-        ...stateAfter(next),
-        attempts: attempt.attemptNumber,
-        lastAttemptAt: attempt.startedAt,
-        leaseToken: null,
-        lockedUntil: null,
-      });
-      const row: DeliveryAttempt = { ...attempt, deliveryId: current.id, durationMs: Math.round(attempt.durationMs) };
-      attempts.set(current.id, [...recorded, row].sort((a, b) => a.attemptNumber - b.attemptNumber));
-      return true;
-    },
-
-    async completeAttempts(items) {
-      // Checked in full before anything is stored, as one statement would be: all or nothing.
-      const before = cloneTables(state.tables);
-      try {
-        const results: boolean[] = [];
-        for (const item of items) results.push(await store.completeAttempt(item));
-        return results;
-      } catch (error) {
-        state.tables = before;
-        throw error;
-      }
-    },
-
-    async releaseLeases({ leases, now }): Promise<readonly boolean[]> {
-      const { deliveries } = state.tables;
-      return leases.map(({ deliveryId, leaseToken, dueAt }) => {
-        const current = deliveries.get(deliveryId.toLowerCase());
-        if (current === undefined || current.status !== "pending") return false;
-        if (current.leaseToken === null || current.leaseToken !== leaseToken.toLowerCase()) return false;
-        deliveries.set(current.id, { ...current, nextAttemptAt: dueAt ?? now, leaseToken: null, lockedUntil: null });
-        return true;
-      });
-    },
-
-    async nextDueAt(): Promise<Date | null> {
-      let earliest: Date | null = null;
-      for (const d of state.tables.deliveries.values()) {
-        if (d.status !== "pending" || d.nextAttemptAt === null) continue;
-        if (earliest === null || d.nextAttemptAt < earliest) earliest = d.nextAttemptAt;
-      }
-      return earliest === null ? null : new Date(earliest);
-    },
-
-    async countDue({ now, atMost }) {
-      let due = 0;
-      for (const d of state.tables.deliveries.values()) {
-        if (due >= atMost) break;
-        if (d.status === "pending" && d.nextAttemptAt !== null && d.nextAttemptAt <= now) due++;
-      }
-      return due;
-    },
-
-    async getDelivery(id) {
-      if (!isUuid(id)) return null;
-      const delivery = state.tables.deliveries.get(id.toLowerCase());
-      if (delivery === undefined) return null;
-      const attempts = (state.tables.attempts.get(delivery.id) ?? []).map((a) => ({ ...a }));
-      return { delivery: publicDelivery(delivery), attempts };
-    },
-
-    async listDeliveriesForJob(jobId) {
-      if (!isUuid(jobId)) return [];
-      const wanted = jobId.toLowerCase();
-      return [...state.tables.deliveries.values()]
-        .filter((d) => d.jobId === wanted)
-        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || compare(a.id, b.id))
-        .map(publicDelivery);
-    },
+  return {
+    createDeliveries: async (rows) => insertDeliveries(state, rows),
+    claimDueDeliveries: async (params) => claimDueDeliveries(state, params),
+    completeAttempt: async (item) => completeAttempt(state, item),
+    completeAttempts: async (items) => completeAttempts(state, items),
+    releaseLeases: async (params) => releaseLeases(state, params),
+    nextDueAt: async () => nextDueAt(state),
+    countDue: async (params) => countDue(state, params),
+    getDelivery: async (id) => getDelivery(state, id),
+    listDeliveriesForJob: async (jobId) => listDeliveriesForJob(state, jobId),
   };
-  return store;
+}
+
+function insertDeliveries(state: MemoryState, rows: readonly NewDelivery[]): readonly string[] {
+  const { deliveries } = state.tables;
+  const taken = new Set([...deliveries.values()].map((d) => `${d.jobId} ${d.event}`));
+  const ids = new Set(deliveries.keys());
+  const created: StoredDelivery[] = [];
+  // Checked in full before anything is stored: a failing statement stores nothing.
+  for (const row of rows) {
+    const id = canonicalUuid(row.id);
+    const jobId = canonicalUuid(row.jobId);
+    if (taken.has(`${jobId} ${row.event}`)) continue; // on conflict (job_id, event) do nothing
+    if (ids.has(id)) throw sqlStateError("23505", `duplicate key value violates unique constraint "webhook_deliveries_pkey"`);
+    const lease = row.rejection === null ? (row.lease ?? null) : null;
+    taken.add(`${jobId} ${row.event}`);
+    ids.add(id);
+    created.push({
+      id,
+      webhookId: row.webhookId,
+      jobId,
+      event: row.event,
+      url: row.url,
+      status: row.rejection === null ? "pending" : "failed",
+      attempts: 0,
+      payload: copyBytes(row.payload),
+      nextAttemptAt: row.rejection === null ? (lease?.expiresAt ?? row.createdAt) : null,
+      lastAttemptAt: null,
+      lastError: row.rejection,
+      traceId: row.traceId,
+      createdAt: row.createdAt,
+      leaseToken: lease === null ? null : canonicalUuid(lease.token),
+      lockedUntil: lease?.expiresAt ?? null,
+    });
+  }
+  for (const delivery of created) deliveries.set(delivery.id, delivery);
+  return created.map((d) => d.id);
+}
+
+function claimDueDeliveries(state: MemoryState, params: { now: Date; limit: number; leaseMs: number }): readonly ClaimedDelivery[] {
+  const { now, limit, leaseMs } = params;
+  const { deliveries } = state.tables;
+  const leaseExpiresAt = new Date(now.getTime() + leaseMs);
+  const due = [...deliveries.values()]
+    .filter((d) => d.status === "pending" && d.nextAttemptAt !== null && d.nextAttemptAt <= now)
+    .sort((a, b) => time(a.nextAttemptAt) - time(b.nextAttemptAt) || compare(a.id, b.id))
+    .slice(0, Math.max(0, limit));
+  return due.map((d) => {
+    const claimed: StoredDelivery = {
+      ...d,
+      leaseToken: state.newUuid(),
+      lockedUntil: leaseExpiresAt,
+      nextAttemptAt: leaseExpiresAt,
+    };
+    deliveries.set(d.id, claimed);
+    return {
+      ...publicDelivery(claimed),
+      leaseToken: claimed.leaseToken as string,
+      leaseExpiresAt,
+      secrets: signingSecretsOf(state.jobs.get(d.jobId)),
+    };
+  });
+}
+
+function completeAttempt(state: MemoryState, { deliveryId, leaseToken, attempt, next }: CompleteAttempt): boolean {
+  const { deliveries, attempts } = state.tables;
+  const current = deliveries.get(deliveryId.toLowerCase());
+  if (current === undefined || current.leaseToken === null || current.leaseToken !== leaseToken.toLowerCase()) return false;
+  const recorded = attempts.get(current.id) ?? [];
+  if (recorded.some((a) => a.attemptNumber === attempt.attemptNumber)) {
+    throw sqlStateError("23505", `duplicate key value violates unique constraint "webhook_delivery_attempts_pkey"`);
+  }
+  deliveries.set(current.id, {
+    ...current,
+    ...stateAfter(next),
+    attempts: attempt.attemptNumber,
+    lastAttemptAt: attempt.startedAt,
+    leaseToken: null,
+    lockedUntil: null,
+  });
+  const row: DeliveryAttempt = { ...attempt, deliveryId: current.id, durationMs: Math.round(attempt.durationMs) };
+  attempts.set(current.id, [...recorded, row].sort((a, b) => a.attemptNumber - b.attemptNumber));
+  return true;
+}
+
+function completeAttempts(state: MemoryState, items: readonly CompleteAttempt[]): readonly boolean[] {
+  // Checked in full before anything is stored, as one statement would be: all or nothing.
+  const before = cloneTables(state.tables);
+  try {
+    return items.map((item) => completeAttempt(state, item));
+  } catch (error) {
+    state.tables = before;
+    throw error;
+  }
+}
+
+function releaseLeases(state: MemoryState, params: { leases: readonly LeaseRelease[]; now: Date }): readonly boolean[] {
+  const { deliveries } = state.tables;
+  return params.leases.map(({ deliveryId, leaseToken, dueAt }) => {
+    const current = deliveries.get(deliveryId.toLowerCase());
+    if (current === undefined || current.status !== "pending") return false;
+    if (current.leaseToken === null || current.leaseToken !== leaseToken.toLowerCase()) return false;
+    deliveries.set(current.id, { ...current, nextAttemptAt: dueAt ?? params.now, leaseToken: null, lockedUntil: null });
+    return true;
+  });
+}
+
+function nextDueAt(state: MemoryState): Date | null {
+  let earliest: Date | null = null;
+  for (const d of state.tables.deliveries.values()) {
+    if (d.status !== "pending" || d.nextAttemptAt === null) continue;
+    if (earliest === null || d.nextAttemptAt < earliest) earliest = d.nextAttemptAt;
+  }
+  return earliest === null ? null : new Date(earliest);
+}
+
+function countDue(state: MemoryState, { now, atMost }: { now: Date; atMost: number }): number {
+  let due = 0;
+  for (const d of state.tables.deliveries.values()) {
+    if (due >= atMost) break;
+    if (d.status === "pending" && d.nextAttemptAt !== null && d.nextAttemptAt <= now) due++;
+  }
+  return due;
+}
+
+function getDelivery(state: MemoryState, id: string): DeliveryWithAttempts | null {
+  if (!isUuid(id)) return null;
+  const delivery = state.tables.deliveries.get(id.toLowerCase());
+  if (delivery === undefined) return null;
+  const attempts = (state.tables.attempts.get(delivery.id) ?? []).map((a) => ({ ...a }));
+  return { delivery: publicDelivery(delivery), attempts };
+}
+
+function listDeliveriesForJob(state: MemoryState, jobId: string): readonly Delivery[] {
+  if (!isUuid(jobId)) return [];
+  const wanted = jobId.toLowerCase();
+  return [...state.tables.deliveries.values()]
+    .filter((d) => d.jobId === wanted)
+    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || compare(a.id, b.id))
+    .map(publicDelivery);
 }
 
 /** A copy without the lease columns, so callers can neither see nor change the stored row. */

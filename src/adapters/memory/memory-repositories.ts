@@ -4,7 +4,8 @@ import type { BodyLimits, JobReader } from "../../ports/job-reader.ts";
 import type { Outbox, OutboxEntry } from "../../ports/outbox.ts";
 import type { Repositories } from "../../ports/transactor.ts";
 import { makeMemoryDeliveryStore } from "./memory-delivery-store.ts";
-import { canonicalUuid, copyBytes, isUuid, type MemoryState, sqlStateError } from "./memory-state.ts";
+import { isUuid } from "../../domain/uuid.ts";
+import { canonicalUuid, copyBytes, type MemoryState, sqlStateError } from "./memory-state.ts";
 
 /** Every repository over the fake's state. Callers serialise access (see memory-database.ts). */
 export function makeMemoryRepositories(state: MemoryState): Repositories {
@@ -119,6 +120,6 @@ function copyDeadLetter(row: StoredDeadLetter): StoredDeadLetter {
     offset: row.offset,
     lastOffset: row.lastOffset,
     key: copyBytes(row.key),
-    now: row.now,
+    createdAt: row.createdAt,
   };
 }

@@ -1,5 +1,6 @@
 import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
 import type { Job } from "../../domain/job.ts";
+import { isUuid } from "../../domain/uuid.ts";
 import type { StoredDeadLetter } from "../../ports/dead-letters.ts";
 import type { OutboxEntry } from "../../ports/outbox.ts";
 
@@ -38,12 +39,6 @@ export function emptyTables(): MemoryTables {
 // Rows hold only plain data (strings, numbers, Dates, Uint8Arrays), so structuredClone copies them whole.
 export function cloneTables(tables: MemoryTables): MemoryTables {
   return structuredClone(tables);
-}
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID_PATTERN.test(value);
 }
 
 /** An error shaped like postgres.js's, so callers that branch on SQLSTATE codes behave the same. */

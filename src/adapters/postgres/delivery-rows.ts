@@ -1,5 +1,8 @@
 import type { Delivery, DeliveryAttempt, DeliveryStatus, AttemptOutcome } from "../../domain/delivery.ts";
+import { signingSecretsOf } from "../../domain/job.ts";
 import type { SendErrorKind } from "../../domain/send-result.ts";
+import type { ClaimedDelivery } from "../../ports/delivery-store.ts";
+import { secretOf } from "./job-rows.ts";
 import { toBytes } from "./sql-client.ts";
 
 /** A `webhook_deliveries` row as postgres.js returns it. */
@@ -17,6 +20,14 @@ export interface DeliveryRow {
   last_error: string | null;
   trace_id: string | null;
   created_at: Date;
+}
+
+/** A delivery row the claim leased, with its job's secret (`job_exists` is false once the job row is gone). */
+export interface ClaimedRow extends DeliveryRow {
+  lease_token: string;
+  locked_until: Date;
+  job_exists: boolean;
+  webhook_secret: string | null;
 }
 
 /** A `webhook_delivery_attempts` row as postgres.js returns it. */
@@ -48,6 +59,15 @@ export function toDelivery(row: DeliveryRow): Delivery {
     lastError: row.last_error,
     traceId: row.trace_id,
     createdAt: row.created_at,
+  };
+}
+
+export function toClaimedDelivery(row: ClaimedRow): ClaimedDelivery {
+  return {
+    ...toDelivery(row),
+    leaseToken: row.lease_token,
+    leaseExpiresAt: row.locked_until,
+    secrets: signingSecretsOf(row.job_exists ? { webhookSecret: secretOf(row.webhook_secret) } : undefined),
   };
 }
 
