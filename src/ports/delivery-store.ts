@@ -106,12 +106,6 @@ export interface DeliveryStore {
   /** The earliest `nextAttemptAt` among pending deliveries (leased ones count at lease expiry), or null. */
   nextDueAt(): Promise<Date | null>;
 
-  /**
-   * How many pending deliveries are due at `now` and not leased (waiting for a free slot),
-   * counting no further than `atMost`, so that the answer stays cheap whatever the backlog.
-   */
-  countDue(params: { now: Date; atMost: number }): Promise<number>;
-
   getDelivery(id: string): Promise<DeliveryWithAttempts | null>;
 
   /** Deliveries of one job, oldest first. Unknown or malformed job ids give an empty list. */

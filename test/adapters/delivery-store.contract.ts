@@ -251,19 +251,6 @@ function describeCreateAndClaimContract(context: ContractContext): void {
       expect(await context.db.deliveries.nextDueAt()).toEqual(at(300));
     });
 
-    it("countDue counts pending deliveries due now and not leased, and stops counting at atMost", async () => {
-      const due = [1, 2, 3, 4].map((i) => newDelivery({ createdAt: at(-i * 1_000) }));
-      const future = newDelivery({ createdAt: at(10_000) });
-      const rejected = newDelivery({ createdAt: at(-5_000), rejection: "invalid_url: no" });
-      await context.db.deliveries.createDeliveries([...due, future, rejected]);
-      expect(await context.db.deliveries.countDue({ now: T0, atMost: 100 })).toBe(4);
-      expect(await context.db.deliveries.countDue({ now: T0, atMost: 3 })).toBe(3);
-      expect(await context.db.deliveries.countDue({ now: T0, atMost: 0 })).toBe(0);
-      await context.db.deliveries.claimDueDeliveries({ now: T0, limit: 1, leaseMs: LEASE_MS });
-      expect(await context.db.deliveries.countDue({ now: T0, atMost: 100 })).toBe(3);
-      expect(await context.db.deliveries.countDue({ now: at(10_000), atMost: 100 })).toBe(4);
-    });
-
     it("listing a job's deliveries gives them oldest first; unknown and malformed ids give none", async () => {
       const first = newDelivery({ createdAt: at(1) });
       const second = newDelivery({ jobId: first.jobId, event: "job.failed", createdAt: at(2) });

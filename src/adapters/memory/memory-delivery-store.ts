@@ -18,7 +18,6 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
     completeAttempts: async (items) => completeAttempts(state, items),
     releaseLeases: async (params) => releaseLeases(state, params),
     nextDueAt: async () => nextDueAt(state),
-    countDue: async (params) => countDue(state, params),
     getDelivery: async (id) => getDelivery(state, id),
     listDeliveriesForJob: async (jobId) => listDeliveriesForJob(state, jobId),
   };
@@ -135,15 +134,6 @@ function nextDueAt(state: MemoryState): Date | null {
     if (earliest === null || d.nextAttemptAt < earliest) earliest = d.nextAttemptAt;
   }
   return earliest === null ? null : new Date(earliest);
-}
-
-function countDue(state: MemoryState, { now, atMost }: { now: Date; atMost: number }): number {
-  let due = 0;
-  for (const d of state.tables.deliveries.values()) {
-    if (due >= atMost) break;
-    if (d.status === "pending" && d.nextAttemptAt !== null && d.nextAttemptAt <= now) due++;
-  }
-  return due;
 }
 
 function getDelivery(state: MemoryState, id: string): DeliveryWithAttempts | null {

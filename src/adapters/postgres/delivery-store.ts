@@ -4,7 +4,6 @@ import type { DeliveryStore, LeaseRef } from "../../ports/delivery-store.ts";
 import { toAttempt, toClaimedDelivery, toDelivery } from "./delivery-rows.ts";
 import { claimDueDeliveries } from "./sql/claim-due-deliveries.ts";
 import { completeAttempts } from "./sql/complete-attempts.ts";
-import { countDue } from "./sql/count-due.ts";
 import { getDelivery } from "./sql/get-delivery.ts";
 import { insertDeliveries } from "./sql/insert-deliveries.ts";
 import { listAttempts } from "./sql/list-attempts.ts";
@@ -50,10 +49,6 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
     },
 
     nextDueAt: () => nextDueAt(sql),
-
-    async countDue({ now, atMost }) {
-      return atMost <= 0 ? 0 : countDue(sql, { now, atMost });
-    },
 
     async getDelivery(id) {
       if (!isUuid(id)) return null;
