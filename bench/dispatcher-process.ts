@@ -3,14 +3,11 @@
  * time and memory from /proc. tsx is only a loader here, so the spawned pid is the dispatcher
  * itself; `start` checks that (its command line names src/main.ts and it has no child processes).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { cpuMicrosOf, statusKilobytes } from "./proc-stats.ts";
 import { sleep, trackChild, within } from "./scope.ts";
 import { freePort } from "../scripts/free-port.ts";
-
-const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+import { exitOf, loopbackReceiversEnv, onOutputLines, spawnDispatcher } from "../scripts/spawn-dispatcher.ts";
 
 export interface DispatcherProcess {
   readonly pid: number;
@@ -31,13 +28,12 @@ export interface DispatcherProcess {
 }
 
 /**
- * The settings every benchmark run shares; `env` adds or overrides. WEBHOOK_ALLOWED_CIDRS opens
- * loopback (the SSRF guard denies it by default) and LOG_LEVEL=warn avoids a log line per delivery.
+ * The settings every benchmark run shares; `env` adds or overrides. The receivers are on loopback
+ * (which the destination guard denies by default) and LOG_LEVEL=warn avoids a log line per delivery.
  */
 export function dispatcherEnv(env: Record<string, string>): Record<string, string> {
   return {
-    WEBHOOK_ALLOWED_CIDRS: "127.0.0.0/8",
-    HTTP_HOST: "127.0.0.1",
+    ...loopbackReceiversEnv,
     LOG_LEVEL: "warn",
     DISPATCH_CONCURRENCY: "64",
     ...env,
@@ -51,34 +47,22 @@ export async function startDispatcher(env: Record<string, string>, readyTimeoutM
   const spawnedAt = performance.now();
   // BENCH_CPU_PROF_DIR=dir writes a V8 CPU profile of each dispatcher process there (on exit).
   const profile = process.env.BENCH_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...profile, "--import", "tsx", "src/main.ts"], {
-    cwd: REPO_ROOT,
+  const child = spawnDispatcher({
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, HTTP_PORT: String(port) },
-    stdio: ["ignore", "pipe", "pipe"],
+    nodeFlags: profile,
   });
   trackChild(child);
   const pid = child.pid!;
   const tail: string[] = [];
-  const keep = (line: string) => {
+  onOutputLines(child, (line) => {
     if (line.trim() === "" || /"level":"(debug|info)"/.test(line)) return;
     tail.push(line.slice(0, 500));
     if (tail.length > 20) tail.shift();
-  };
-  let buffered = { out: "", err: "" };
-  for (const stream of ["out", "err"] as const) {
-    (stream === "out" ? child.stdout! : child.stderr!).on("data", (chunk: Buffer) => {
-      const lines = (buffered[stream] + chunk.toString("utf8")).split("\n");
-      buffered = { ...buffered, [stream]: lines.pop() ?? "" };
-      lines.forEach(keep);
-    });
-  }
+  });
   let exitStatus: string | null = null;
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", (code, signal) => {
-      exitStatus = String(code ?? signal);
-      resolve();
-    }),
-  );
+  const exited = exitOf(child).then((status) => {
+    exitStatus = String(status);
+  });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill("SIGTERM");

@@ -6,7 +6,13 @@ let clockTicksPerSecond = 0;
 
 /** /proc/<pid>/stat counts CPU in clock ticks, `getconf CLK_TCK` per second (usually 100). */
 function clockTicks(): number {
-  clockTicksPerSecond ||= Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+  if (clockTicksPerSecond === 0) {
+    try {
+      clockTicksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+    } catch {
+      clockTicksPerSecond = 100;
+    }
+  }
   return clockTicksPerSecond;
 }
 
@@ -19,6 +25,7 @@ export function cpuMicrosOf(pid: number): number {
   return (ticks * 1_000_000) / clockTicks();
 }
 
+/** A `kB` field of /proc/<pid>/status (`VmRSS` now, `VmHWM` the peak), or 0 when absent. */
 export function statusKilobytes(pid: number, field: string): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return match ? Number(match[1]) : 0;

@@ -8,15 +8,13 @@
  *
  * IPC: the parent sends `{id, type, ...}`; this process answers `{id, result}` or `{id, error}`.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Webhook } from "standardwebhooks";
+import { createSignatureVerifier } from "../scripts/verify-signatures.ts";
 
-const secret = process.env.BENCH_SECRET ?? "";
 /** Ports listened on, each an origin of its own. */
 const ORIGINS = 8;
-const webhook = new Webhook(secret);
+const verifySignatures = createSignatureVerifier(process.env.BENCH_SECRET ?? "");
 const now = () => performance.timeOrigin + performance.now();
 
 interface PathCounts {
@@ -36,14 +34,8 @@ const waiters: Array<{ path: string; count: number; resolve: () => void }> = [];
 const hanging = new Set<ServerResponse>();
 
 function verified(headers: IncomingMessage["headers"], body: Buffer): boolean {
-  try {
-    webhook.verify(body.toString("utf8"), headers as Record<string, string>);
-  } catch {
-    return false;
-  }
-  const expected = createHmac("sha256", secret).update(body).digest();
-  const given = Buffer.from(String(headers["x-gs-signature"] ?? ""), "hex");
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  const check = verifySignatures(headers as Record<string, string>, body);
+  return check.standardWebhooks && check.hexHmac;
 }
 
 function record(path: string, body: Buffer, headers: IncomingMessage["headers"]): void {

@@ -1,10 +1,9 @@
-/** The results file's shape, the issue's targets as measured ratios, and the markdown tables. */
+/** The results file's shape, the performance targets as measured ratios, and the markdown tables. */
 import { median, round } from "./stats.ts";
 
 export type Outcome =
   | { runs: object[]; median: Record<string, number> }
-  | { error: string }
-  | { unavailable: string };
+  | { error: string };
 
 export interface Results {
   date: string;
@@ -36,7 +35,6 @@ function why(scenarios: Scenarios, key: string): string | null {
   const outcome = scenarios[key];
   if (outcome === undefined) return "not run";
   if ("error" in outcome) return `failed: ${outcome.error.split("\n")[0]}`;
-  if ("unavailable" in outcome) return `not available: ${outcome.unavailable}`;
   return null;
 }
 

@@ -57,14 +57,14 @@ const startedAt = new Date();
 const scenarios: Results["scenarios"] = {};
 
 /** Runs one scenario; a failure (or a deadline) is recorded as its result, and the run goes on. */
-async function scenario<T extends object>(key: string, body: () => Promise<T[] | { unavailable: string }>): Promise<void> {
+async function scenario<T extends object>(key: string, body: () => Promise<T[]>): Promise<void> {
   if (only !== null && !only.has(key)) return;
   console.error(`bench: ${key} ...`);
   const started = performance.now();
   let outcome: Outcome;
   try {
     const result = await body();
-    outcome = Array.isArray(result) ? { runs: result, median: medians(result) } : result;
+    outcome = { runs: result, median: medians(result) };
   } catch (error) {
     outcome = { error: (error as Error).message };
     console.error(`bench: ${key} failed: ${(error as Error).message}`);

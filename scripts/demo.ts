@@ -6,15 +6,15 @@
  * database under .data/demo), then runs the real `src/main.ts` against that directory and
  * watches the receiver and the admin API.
  */
-import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import postgres from "postgres";
 import { EMBEDDED_POOL_SIZE, embeddedConnectionOptions, startEmbeddedPostgres } from "../src/adapters/postgres/embedded.ts";
 import { applyMigrations } from "../src/adapters/postgres/migrate.ts";
 import { startSampleReceiver, type Reply } from "./sample-receiver.ts";
 import { freePort } from "./free-port.ts";
+import { exitOf, loopbackReceiversEnv, projectRoot, spawnDispatcher } from "./spawn-dispatcher.ts";
 
-const dataDir = ".data/demo";
+const dataDir = `${projectRoot}.data/demo`;
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const adminToken = "demo-admin-token-0123456789";
 
@@ -71,22 +71,20 @@ await sql.end();
 await embedded.stop();
 
 const port = await freePort();
-const dispatcher = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+const dispatcher = spawnDispatcher({
   env: {
     ...process.env,
+    ...loopbackReceiversEnv,
     DATA_DIR: dataDir,
     HTTP_PORT: String(port),
-    HTTP_HOST: "127.0.0.1",
     ADMIN_TOKEN: adminToken,
     WEBHOOK_MAX_RETRIES: "4",
     WEBHOOK_RETRY_BASE_DELAY: "2s",
     WEBHOOK_RETRY_JITTER: "0",
     WEBHOOK_TIMEOUT: "3s",
     LOG_LEVEL: "error",
-    // The sample receiver is on loopback, which the destination guard closes by default.
-    WEBHOOK_ALLOWED_CIDRS: "127.0.0.1/32",
   },
-  stdio: ["ignore", "inherit", "inherit"],
+  output: "inherit",
 });
 console.log(`${elapsed()}  dispatcher started (pid ${dispatcher.pid}, admin API on http://127.0.0.1:${port})`);
 
@@ -124,7 +122,7 @@ while (Date.now() < deadline) {
 console.log(`\n${elapsed()}  deliveries, as GET /v1/jobs/:job_id/deliveries reports them:`);
 console.table(rows);
 dispatcher.kill("SIGTERM");
-await new Promise((resolve) => dispatcher.once("exit", resolve));
+await exitOf(dispatcher);
 await receiver.close();
 const ok = rows.length === 6 && rows.every((r) => r.status !== "pending");
 console.log(ok ? "demo finished: every delivery reached its final state" : "demo timed out with deliveries still pending");

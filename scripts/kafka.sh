@@ -26,8 +26,8 @@ set -euo pipefail
 # offsets, admin fetchOffsets/describeGroups/deleteTopics; topics and committed offsets survive a
 # stop + start, and a running kafkajs consumer resumes by itself after a 20 s outage. KIP-896
 # (Kafka 4.0) removed only protocol versions older than those kafkajs negotiates (Produce v7,
-# Fetch v11, JoinGroup v5, OffsetCommit v5, Metadata v6, ...), so the 3.9 fallback the issue
-# allowed for is not needed (KAFKA_VERSION=3.9.1 works with this script too).
+# Fetch v11, JoinGroup v5, OffsetCommit v5, Metadata v6, ...), so falling back to Kafka 3.9 is
+# not needed (KAFKA_VERSION=3.9.1 works with this script too).
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
 SCALA_VERSION="2.13"
 # The logging backend of the broker: Kafka's jars log through slf4j 1.7; log4j2 writes the log file.

@@ -1,7 +1,6 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Webhook } from "standardwebhooks";
+import { createSignatureVerifier, type SignatureCheck } from "./verify-signatures.ts";
 
 /** What the receiver answers to one request. */
 export interface Reply {
@@ -18,7 +17,7 @@ export interface Receipt {
   readonly body: Buffer;
   readonly receivedAt: number;
   /** Which of our two signature schemes verified with the path's secret. */
-  readonly verified: { readonly standardWebhooks: boolean; readonly hexHmac: boolean };
+  readonly verified: SignatureCheck;
   /** 1 for the first request to this path, 2 for the second, ... */
   readonly countForPath: number;
   readonly reply: Reply;
@@ -32,7 +31,7 @@ export interface SampleReceiver {
 
 /**
  * A webhook receiver that does what a customer's should: verify the signature (both schemes, as
- * README's recipes say), then answer. `reply` decides the answer per path and request count,
+ * docs/webhooks.md says), then answer. `reply` decides the answer per path and request count,
  * so one receiver can be healthy, flaky, failing and slow at once.
  */
 export async function startSampleReceiver(options: {
@@ -81,26 +80,9 @@ export async function startSampleReceiver(options: {
   };
 }
 
-/** The receiver recipes from README.md: Standard Webhooks with the library, and the hex HMAC of the body. */
-export function verifySignatures(
-  secret: string | null,
-  headers: Readonly<Record<string, string>>,
-  body: Buffer,
-): { standardWebhooks: boolean; hexHmac: boolean } {
+function verifySignatures(secret: string | null, headers: Readonly<Record<string, string>>, body: Buffer): SignatureCheck {
   if (secret === null) return { standardWebhooks: false, hexHmac: false };
-  let standardWebhooks = false;
-  try {
-    // The library base64-decodes every string secret; our non-`whsec_` secrets are keyed by their UTF-8 bytes.
-    const webhook = secret.startsWith("whsec_") ? new Webhook(secret) : new Webhook(Buffer.from(secret, "utf8"), { format: "raw" });
-    webhook.verify(body.toString("utf8"), headers);
-    standardWebhooks = true;
-  } catch {
-    standardWebhooks = false;
-  }
-  const expected = createHmac("sha256", secret).update(body).digest();
-  const given = Buffer.from(headers["x-gs-signature"] ?? "", "hex");
-  const hexHmac = given.length === expected.length && timingSafeEqual(given, expected);
-  return { standardWebhooks, hexHmac };
+  return createSignatureVerifier(secret)(headers, body);
 }
 
 function readBody(request: IncomingMessage): Promise<Buffer> {

@@ -3,6 +3,7 @@
  * Everything is composed here by hand: config → database → sender → dispatcher → admin API.
  */
 import { createAdminApi } from "./adapters/api/admin-api.ts";
+import { createUndiciSender } from "./adapters/http/undici-sender.ts";
 import { createJsonLogger } from "./adapters/json-logger.ts";
 import { createKafkaSource } from "./adapters/kafka/kafka-source.ts";
 import { openDatabase } from "./adapters/open-database.ts";
@@ -34,7 +35,8 @@ runtime.onShutdownSignal((signal) => {
 
 const database = await openDatabase({ config, logger, signal: shutdown.signal });
 if (database === null) runtime.exit(0);
-const sender = runtime.createSender({ policy: config.destinationPolicy, connectionsPerOrigin: config.perDestinationConcurrency });
+// The same sender on Node and Deno, so the destination guard in its connector checks every connection on both.
+const sender = createUndiciSender({ policy: config.destinationPolicy, connections: config.perDestinationConcurrency });
 const dispatcher = wireDispatcher(
   {
     config,

@@ -109,7 +109,7 @@ export function signedHeaders(secret: string, webhookId: string, timestamp: stri
 }
 
 /** Base64-decoded bytes after `whsec_`, else the UTF-8 bytes (the dispatcher's secretKeyBytes). */
-export function standardKey(secret: string): Buffer {
+function standardKey(secret: string): Buffer {
   if (secret.startsWith("whsec_")) {
     const decoded = Buffer.from(secret.slice("whsec_".length), "base64");
     if (decoded.length > 0) return decoded;

@@ -8,13 +8,13 @@
  * Needs PostgreSQL where TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  * may create databases; the scratch database is dropped at the end.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import postgres from "postgres";
+import { createSignatureVerifier } from "../../scripts/verify-signatures.ts";
 import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
 import { runGraphileBaseline } from "../scenarios/b1-graphile-worker.ts";
-import { standardKey } from "./deliver-task.ts";
 
 const events = Number(process.argv[2] ?? 5_000);
 const modes = process.argv.length > 3 ? (process.argv.slice(3) as ("default" | "batched")[]) : (["default", "batched"] as const);
@@ -39,18 +39,12 @@ const receiver = createServer((req, res) => {
   });
 });
 
-/** Both schemes, checked independently of the task's signing code (only the key rule is shared). */
-function verify(req: IncomingMessage, body: Buffer): boolean {
-  const id = String(req.headers["webhook-id"]);
-  const ts = String(req.headers["webhook-timestamp"]);
-  const standard = createHmac("sha256", standardKey(secret)).update(`${id}.${ts}.${body.toString("utf8")}`).digest("base64");
-  const legacy = createHmac("sha256", secret).update(body).digest("hex");
-  const sentStandard = String(req.headers["webhook-signature"]).split(" ").map((s) => s.replace(/^v1,/, ""));
-  return sentStandard.some((s) => safeEqual(s, standard)) && safeEqual(String(req.headers["x-gs-signature"]), legacy);
-}
+const verifySignatures = createSignatureVerifier(secret);
 
-function safeEqual(a: string, b: string): boolean {
-  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+/** Both schemes, checked with the Standard Webhooks library and node:crypto, not with the task's signing code. */
+function verify(req: IncomingMessage, body: Buffer): boolean {
+  const check = verifySignatures(req.headers as Record<string, string>, body);
+  return check.standardWebhooks && check.hexHmac;
 }
 
 function withDatabase(url: string, name: string): string {

@@ -1,16 +1,13 @@
 /**
  * B1, the baseline: graphile-worker running the same signed POST as a task against the same
- * receiver and database (bench/scenarios/b1-graphile-worker.ts, written separately). This file
- * prepares each run — a fresh database holding the finished jobs — and calls it. The module is
- * imported only when present, so the harness runs (and says "not available") without it.
+ * receiver and database (bench/scenarios/b1-graphile-worker.ts). This file prepares each run —
+ * a fresh database holding the finished jobs — and calls it.
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { createDatabase, insertJobs } from "../database.ts";
 import { drainDeadlineMs, repeat, type BenchContext } from "../drain.ts";
+import type { GraphileSettings } from "../graphile/settings.ts";
+import { runGraphileBaseline } from "./b1-graphile-worker.ts";
 import { warmUpEvents } from "./s1-throughput.ts";
-
-export type GraphileSettings = "default" | "batched";
 
 export interface BaselineResult {
   readonly drainMs: number;
@@ -22,23 +19,8 @@ export interface BaselineResult {
   readonly signatureFailures: number;
 }
 
-type RunGraphileBaseline = (options: {
-  databaseUrl: string;
-  receiverUrl: string;
-  secret: string;
-  events: number;
-  settings: GraphileSettings;
-}) => Promise<{ drainMs: number; eventsPerSecond: number; cpuUsPerDelivery: number; peakRssBytes: number }>;
-
-const MODULE = new URL("./b1-graphile-worker.ts", import.meta.url);
-
-/** The baseline's runs, or why it could not run at all (module missing or without the export). */
-export async function runBaseline(ctx: BenchContext, settings: GraphileSettings): Promise<BaselineResult[] | { unavailable: string }> {
-  if (!existsSync(fileURLToPath(MODULE))) return { unavailable: "bench/scenarios/b1-graphile-worker.ts does not exist" };
-  const loaded = (await import(MODULE.href)) as { runGraphileBaseline?: RunGraphileBaseline };
-  const runGraphileBaseline = loaded.runGraphileBaseline;
-  if (typeof runGraphileBaseline !== "function") return { unavailable: "b1-graphile-worker.ts does not export runGraphileBaseline" };
-
+/** The baseline's runs with one of graphile-worker's two settings. */
+export async function runBaseline(ctx: BenchContext, settings: GraphileSettings): Promise<BaselineResult[]> {
   // graphile-worker is expected to be several times slower than the dispatcher: a wider bound.
   return repeat(ctx, `B1 graphile-worker (${settings})`, drainDeadlineMs(ctx.events) * 4, async (scope, kind) => {
     const events = kind === "warm-up" ? warmUpEvents(ctx.events) : ctx.events;

@@ -18,9 +18,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Logger, runMigrations } from "graphile-worker";
 import postgres from "postgres";
-import { CLOCK_TICKS_PER_SECOND, cpuTicks, peakRss } from "../graphile/proc-stats.ts";
 import { type GraphileSettings, TASK_IDENTIFIER } from "../graphile/settings.ts";
 import type { WorkerProcessConfig } from "../graphile/worker-process.ts";
+import { cpuMicrosOf, statusKilobytes } from "../proc-stats.ts";
 
 export interface GraphileBaselineOptions {
   databaseUrl: string;
@@ -128,7 +128,7 @@ async function drain(sql: postgres.Sql, options: GraphileBaselineOptions): Promi
   const messages = watch(child);
   try {
     await messages.next("ready");
-    const cpuBefore = cpuTicks(pid);
+    const cpuBefore = cpuMicrosOf(pid);
     const startedAt = performance.now();
     child.send("start");
 
@@ -142,8 +142,8 @@ async function drain(sql: postgres.Sql, options: GraphileBaselineOptions): Promi
       await guard.catch(() => {});
     }
     const drainMs = performance.now() - startedAt;
-    const cpuUs = ((cpuTicks(pid) - cpuBefore) * 1e6) / CLOCK_TICKS_PER_SECOND;
-    const peakRssBytes = peakRss(pid);
+    const cpuUs = cpuMicrosOf(pid) - cpuBefore;
+    const peakRssBytes = statusKilobytes(pid, "VmHWM") * 1024;
 
     if (messages.failures.count > 0) {
       console.warn(`B1: ${messages.failures.count} attempts failed and were retried (first: ${messages.failures.first})`);

@@ -76,7 +76,7 @@ const postgresUrl = (text: string) => (/^postgres(ql)?:\/\//.test(text.trim()) ?
 const logLevel = (text: string) =>
   ["debug", "info", "warn", "error"].includes(text) ? (text as LogLevel) : undefined;
 
-/** Every variable, its default and its parser: the one table of defaults (DESIGN.md, Configuration). */
+/** Every variable, its default and its parser: the one table of defaults (README.md, Configuration). */
 const settings = {
   DATABASE_URL: { fallback: null, parse: postgresUrl, expected: "a postgres:// or postgresql:// URL" },
   DATA_DIR: { fallback: "./.data", parse: text, expected: "a directory path" },

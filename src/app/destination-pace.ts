@@ -1,13 +1,8 @@
 /**
  * The exchanges in flight to each destination, how fast each destination takes deliveries, and
- * so when a delivery given back because its destination is at its limit should be due again.
- *
- * A flat deferral (a second) kept every given-back row of a slow destination circulating: a
- * receiver that hangs until the 5 s deadline, at a limit of 16, takes about 3 deliveries a
- * second, so a backlog of 10,000 came back due every second, filled every claim, and a healthy
- * destination's delivery given back behind them waited minutes (the S3 benchmark: 5 of 80,000
- * not delivered within 6 minutes). Spread at the destination's own pace instead, the backlog is
- * due about when the destination can take it, and rows of faster destinations go first.
+ * so when a delivery given back because its destination is at its limit should be due again:
+ * at the destination's own pace, not a flat second later, which left 5 of 80,000 healthy
+ * deliveries waiting over 6 minutes behind a hanging origin (docs/decisions.md).
  */
 export interface DestinationPaceOptions {
   /** Most attempts in flight to one destination. */

@@ -1,5 +1,5 @@
 /**
- * Go `time.ParseDuration` / `Duration.String` for config values (`250ms`, `30s`, `1m30s`, `24h`).
+ * Go `time.ParseDuration` for config values (`250ms`, `30s`, `1m30s`, `24h`).
  * Arithmetic is done in integer nanoseconds with BigInt, as Go does in int64, so `1.1s` is
  * exactly 1100 ms and not 1100.0000000000002.
  */
@@ -53,37 +53,4 @@ function nsToMs(ns: bigint): number {
   // 104 days) splitting keeps whole milliseconds exact.
   if (ns <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(ns) / 1e6;
   return Number(ns / NS_PER_MS) + Number(ns % NS_PER_MS) / 1e6;
-}
-
-function msToNs(ms: number): bigint {
-  const whole = Math.trunc(ms);
-  return BigInt(whole) * NS_PER_MS + BigInt(Math.round((ms - whole) * 1e6));
-}
-
-/**
- * Formats milliseconds the way Go's `Duration.String` does: `0s`, `250ms`, `1.5s`, `1m30s`,
- * `1h4m0s`. Values are rounded to the nearest nanosecond; non-finite values print as `NaN` etc.
- */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return String(ms);
-  if (ms < 0) return `-${formatDuration(-ms)}`;
-  const ns = msToNs(ms);
-  if (ns === 0n) return "0s";
-  if (ns < 1_000n) return `${ns}ns`;
-  if (ns < 1_000_000n) return `${decimal(ns, 3)}\u00b5s`;
-  if (ns < 1_000_000_000n) return `${decimal(ns, 6)}ms`;
-  const seconds = `${decimal(ns % 60_000_000_000n, 9)}s`;
-  const totalMinutes = ns / 60_000_000_000n;
-  if (totalMinutes === 0n) return seconds;
-  const hours = totalMinutes / 60n;
-  const minutes = totalMinutes % 60n;
-  return hours === 0n ? `${minutes}m${seconds}` : `${hours}h${minutes}m${seconds}`;
-}
-
-/** `value / 10^scale` written with trailing fractional zeros (and a bare dot) removed. */
-function decimal(value: bigint, scale: number): string {
-  const divisor = 10n ** BigInt(scale);
-  const fraction = (value % divisor).toString().padStart(scale, "0").replace(/0+$/, "");
-  const whole = (value / divisor).toString();
-  return fraction === "" ? whole : `${whole}.${fraction}`;
 }

@@ -26,7 +26,7 @@ const RETRYABLE_ERRORS: Readonly<Record<SendErrorKind, boolean>> = {
 const MAX_LOCATION_CHARS = 500;
 
 /**
- * Judges one send (DESIGN.md, "Delivery semantics"):
+ * Judges one send (docs/webhooks.md, "What counts as success"):
  * - 2xx → success.
  * - 3xx → retryable; redirects are never followed, the Location is put in the error so
  *   operators see where the receiver moved.

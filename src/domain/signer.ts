@@ -2,8 +2,9 @@ import { fromBase64, toBase64, toHex } from "./encoding.ts";
 import type { Secret } from "./secret.ts";
 
 /**
- * HMAC-SHA256 of `message` under `key`. Passed in so the domain stays free of runtime crypto;
- * `src/adapters/web-crypto-hmac.ts` implements it with Web Crypto.
+ * HMAC-SHA256 of `message` under `key`. Passed in so the domain stays free of runtime crypto.
+ * The dispatcher signs with `node:crypto` (`src/adapters/node-crypto-hmac.ts`, on Node and on
+ * Deno); `src/adapters/web-crypto-hmac.ts` does the same with Web Crypto, and the tests sign with both.
  */
 export type HmacSha256 = (key: Uint8Array, message: Uint8Array) => Promise<Uint8Array>;
 
@@ -46,7 +47,7 @@ export function webhookIdFor(deliveryId: string): string {
 }
 
 /**
- * All headers of one webhook request (DESIGN.md, "The webhook request"), names lowercase.
+ * All headers of one webhook request (docs/webhooks.md), names lowercase.
  * `secrets` are newest first: `x-gs-signature` uses the newest, `webhook-signature` carries
  * one `v1,` entry per secret so receivers can verify during a rotation. With no secrets no
  * signature header is sent. `timestampSeconds` is Unix seconds of this attempt (floored).

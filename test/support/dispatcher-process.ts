@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import type { ChildProcess } from "node:child_process";
+import { exitOf, loopbackReceiversEnv, onOutputLines, spawnDispatcher as spawnMain } from "../../scripts/spawn-dispatcher.ts";
 import { waitFor } from "./wait-for.ts";
 
-export const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
+export { projectRoot } from "../../scripts/spawn-dispatcher.ts";
 
 export interface DispatcherProcess {
   readonly child: ChildProcess;
@@ -57,21 +57,13 @@ export async function runDispatcherToExit(env: Record<string, string>): Promise<
   return { code, lines };
 }
 
-/** Test receivers listen on loopback, which the destination guard closes by default. */
-const testDefaults = { HTTP_HOST: "127.0.0.1", HTTP_PORT: "0", WEBHOOK_ALLOWED_CIDRS: "127.0.0.0/8" };
+/** Test receivers listen on loopback; the admin API takes a free port, which the start-up line names. */
+const testDefaults = { ...loopbackReceiversEnv, HTTP_PORT: "0" };
 
 function spawnDispatcher(env: Record<string, string>, runtime: "node" | "deno"): ChildProcess {
-  const command =
-    runtime === "node"
-      ? [process.execPath, "--import", "tsx", "src/main.ts"]
-      : [`${projectRoot}node_modules/.bin/deno`, "task", "start"];
-  const [executable, ...args] = command as [string, ...string[]];
   const base: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "TMPDIR", "LANG"]) if (process.env[name]) base[name] = process.env[name] as string;
-  return spawn(executable, args, { cwd: projectRoot, env: { ...base, ...testDefaults, ...env }, stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group, so a signal reaches `deno task`'s child as well.
-    detached: true,
-  });
+  return spawnMain({ env: { ...base, ...testDefaults, ...env }, runtime, detached: true });
 }
 
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -85,21 +77,8 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 function collectLines(child: ChildProcess): string[] {
   const lines: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    let partial = "";
-    stream?.setEncoding("utf8");
-    stream?.on("data", (chunk: string) => {
-      const parts = (partial + chunk).split("\n");
-      partial = parts.pop() ?? "";
-      lines.push(...parts);
-    });
-    stream?.on("end", () => partial && lines.push(partial));
-  }
+  onOutputLines(child, (line) => lines.push(line));
   return lines;
-}
-
-function exitOf(child: ChildProcess): Promise<number | string> {
-  return new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
 }
 
 export function parseJson(line: string): Record<string, unknown> | null {

@@ -2,7 +2,7 @@ import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** The API's view of a delivery (snake_case, as in the database and DESIGN.md). */
+/** The API's view of a delivery (snake_case, as in the database). */
 export function deliveryJson(delivery: Delivery) {
   return {
     id: delivery.id,

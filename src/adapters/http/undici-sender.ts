@@ -2,13 +2,8 @@ import { Agent, request as undiciRequest } from "undici";
 import { closedPolicy, type DestinationPolicy } from "../../domain/destination-policy.ts";
 import type { WebhookSender } from "../../ports/webhook-sender.ts";
 import { createGuardedConnector, defaultLookup, type LookupAll } from "./destination-guard.ts";
-import {
-  readCappedBody,
-  resolveBodyLimits,
-  sendWithDeadline,
-  type Exchange,
-  type ReceivedResponse,
-} from "./send-support.ts";
+import { readCappedBody, resolveBodyLimits } from "./capped-body.ts";
+import { sendWithDeadline, type Exchange, type ReceivedResponse } from "./send-with-deadline.ts";
 
 export interface UndiciSenderOptions {
   /** Response bytes read at most (default 64 KiB); a longer body is cut and its socket dropped. */
@@ -34,6 +29,7 @@ const connectTimeoutMs = 10_000;
  * The webhook sender, on Node and on Deno: `undici.request` over a keep-alive agent, never
  * following redirects, whose every new connection goes through the destination guard. There is
  * deliberately no way to pass in another dispatcher: it would connect without the guard.
+ * undici, not fetch: 5,600-6,900 requests/s against Node 20's fetch's 1,400-1,700 (docs/decisions.md).
  */
 export function createUndiciSender(options: UndiciSenderOptions = {}): WebhookSender {
   const limits = resolveBodyLimits(options);

@@ -1,5 +1,3 @@
-import type { WebhookSender } from "../../ports/webhook-sender.ts";
-import { createUndiciSender } from "../http/undici-sender.ts";
 import type { HttpServer, Runtime } from "./runtime.ts";
 
 interface DenoServer {
@@ -14,14 +12,9 @@ interface DenoApi {
 }
 const deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
 
-/**
- * Deno: undici for sending, as on Node, so the one destination guard (in undici's connector)
- * checks every connection here too; `Deno.serve` for the API. Measured: 6,200 requests/s with
- * the undici sender under `deno run`.
- */
+/** Deno: `Deno.serve` for the API. */
 export const denoRuntime: Runtime = {
   name: "deno",
-  createSender: ({ policy, connectionsPerOrigin }): WebhookSender => createUndiciSender({ policy, connections: connectionsPerOrigin }),
   serve: async ({ fetch, port, hostname }) => {
     const server = deno.serve({ port, hostname, onListen: () => {} }, fetch);
     const http: HttpServer = { port: server.addr.port, close: () => server.shutdown() };

@@ -1,0 +1,65 @@
+/**
+ * Runs the dispatcher (`src/main.ts`) as a process of its own, for the demo, the tests and the
+ * benchmark: the one place that knows its command line on Node and on Deno. On Node, tsx is only
+ * a loader inside node (`node --import tsx`), so the spawned pid is the dispatcher itself.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** The repository's root directory, with a trailing slash; the dispatcher runs there. */
+export const projectRoot = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * The settings for receivers on loopback: the destination guard denies 127.0.0.0/8 unless it is
+ * allowed, and the admin API listens on loopback only.
+ */
+export const loopbackReceiversEnv: Readonly<Record<string, string>> = {
+  HTTP_HOST: "127.0.0.1",
+  WEBHOOK_ALLOWED_CIDRS: "127.0.0.0/8",
+};
+
+export interface SpawnDispatcherOptions {
+  /** The process's whole environment (nothing is inherited that is not in it). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly runtime?: "node" | "deno";
+  /** Flags for node before the script, e.g. `--cpu-prof` (Node only). */
+  readonly nodeFlags?: readonly string[];
+  /** stdout and stderr: piped to the parent (default) or shared with it. */
+  readonly output?: "pipe" | "inherit";
+  /** In a process group of its own, so a signal to the group reaches `deno task`'s child too. */
+  readonly detached?: boolean;
+}
+
+export function spawnDispatcher(options: SpawnDispatcherOptions): ChildProcess {
+  const command: [string, ...string[]] =
+    options.runtime === "deno"
+      ? [`${projectRoot}node_modules/.bin/deno`, "task", "start"]
+      : [process.execPath, ...(options.nodeFlags ?? []), "--import", "tsx", "src/main.ts"];
+  const [executable, ...args] = command;
+  const output = options.output ?? "pipe";
+  return spawn(executable, args, {
+    cwd: projectRoot,
+    env: options.env,
+    stdio: ["ignore", output, output],
+    detached: options.detached ?? false,
+  });
+}
+
+/** Calls `onLine` with every line the process writes to stdout and stderr, as each completes. */
+export function onOutputLines(child: ChildProcess, onLine: (line: string) => void): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = "";
+    stream?.setEncoding("utf8");
+    stream?.on("data", (chunk: string) => {
+      const parts = (partial + chunk).split("\n");
+      partial = parts.pop() ?? "";
+      parts.forEach(onLine);
+    });
+    stream?.on("end", () => partial && onLine(partial));
+  }
+}
+
+/** Resolves with the process's exit code, or the name of the signal that ended it. */
+export function exitOf(child: ChildProcess): Promise<number | string> {
+  return new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
+}
