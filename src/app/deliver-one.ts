@@ -1,6 +1,7 @@
 import type { BackoffPolicy } from "../domain/backoff.ts";
 import type { DeliveryAttempt, NextState } from "../domain/delivery.ts";
-import { decideNextState, decodeResponseSnippet, outcomeOf } from "../domain/delivery-state.ts";
+import { decideNextState, outcomeOf } from "../domain/next-state.ts";
+import { decodeResponseSnippet, RESPONSE_SNIPPET_BYTES } from "../domain/response-snippet.ts";
 import { classifySendResult, type Verdict } from "../domain/error-classifier.ts";
 import type { SendError, SendErrorKind, SendResult } from "../domain/send-result.ts";
 import { signWebhook, validateSecret, type HmacSha256 } from "../domain/signer.ts";
@@ -29,9 +30,6 @@ export interface DeliveryResult {
   /** False when the lease was lost before completion: another worker owns the delivery now. */
   readonly recorded: boolean;
 }
-
-/** Bytes of the response body kept on the attempt row. */
-const SNIPPET_BYTES = 4096;
 
 /**
  * Makes one attempt at a claimed delivery: sign, send, classify, then record the attempt and the
@@ -144,7 +142,7 @@ function attemptRecord(
     statusCode: response?.status ?? null,
     errorKind: result.kind === "error" ? result.error : null,
     errorMessage: result.kind === "error" ? result.message : next.kind === "sent" ? null : next.error,
-    responseBody: response ? decodeResponseSnippet(response.bodySnippet, SNIPPET_BYTES) : null,
+    responseBody: response ? decodeResponseSnippet(response.bodySnippet, RESPONSE_SNIPPET_BYTES) : null,
     location: response?.location ?? null,
     outcome: outcomeOf(next),
   };

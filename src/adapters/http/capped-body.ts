@@ -1,3 +1,5 @@
+import { RESPONSE_SNIPPET_BYTES } from "../../domain/response-snippet.ts";
+
 /** How much of a receiver's answer is read and kept: a hostile body cannot fill memory. */
 export interface BodyLimits {
   /** Bytes read at most; a longer body is cut off and its connection dropped. */
@@ -9,7 +11,7 @@ export interface BodyLimits {
 export function resolveBodyLimits(options: Partial<BodyLimits>): BodyLimits {
   // Reading up to 64 KiB lets a typical small answer finish, so its connection stays reusable.
   const maxResponseBytes = options.maxResponseBytes ?? 64 * 1024;
-  const snippetBytes = Math.min(options.snippetBytes ?? 4 * 1024, maxResponseBytes);
+  const snippetBytes = Math.min(options.snippetBytes ?? RESPONSE_SNIPPET_BYTES, maxResponseBytes);
   return { maxResponseBytes, snippetBytes };
 }
 
