@@ -47,52 +47,19 @@ interface Destination {
 
 export function createDestinationPace(options: DestinationPaceOptions): DestinationPace {
   const { limit, minDeferMs, maxDeferMs } = options;
-  const destinations = new Map<string, Destination>();
-  let sweptAt = 0;
-
-  function stateOf(destination: string): Destination {
-    let state = destinations.get(destination);
-    if (state === undefined) {
-      state = { exchangeMs: null, inFlight: [], lastDueAt: 0 };
-      destinations.set(destination, state);
-    }
-    return state;
-  }
-
-  /**
-   * Drops, at most once a minute, destinations with nothing in flight and nothing given back
-   * still to come due, so memory follows the destinations in use, not every one ever seen.
-   */
-  function sweep(now: number): void {
-    if (now - sweptAt < SWEEP_EVERY_MS) return;
-    sweptAt = now;
-    for (const [destination, state] of destinations) {
-      if (state.inFlight.length === 0 && state.lastDueAt <= now) destinations.delete(destination);
-    }
-  }
-
-  /**
-   * Time the destination needs per delivery at its limit, ms (Little's law: limit ÷ exchange
-   * time is its rate). Before any exchange ended, the oldest one in flight is a lower bound on
-   * the exchange time: a receiver that hangs is seen to be slow before its first timeout.
-   */
-  function msPerDelivery(state: Destination, now: number): number {
-    const oldest = state.inFlight.length === 0 ? now : Math.min(...state.inFlight);
-    return (state.exchangeMs ?? now - oldest) / limit;
-  }
-
+  const destinations: Destinations = { byOrigin: new Map(), sweptAt: 0 };
   return {
     inFlight(destination) {
-      return destinations.get(destination)?.inFlight.length ?? 0;
+      return destinations.byOrigin.get(destination)?.inFlight.length ?? 0;
     },
 
     started(destination, at) {
-      sweep(at);
-      stateOf(destination).inFlight.push(at);
+      sweep(destinations, at);
+      stateOf(destinations, destination).inFlight.push(at);
     },
 
     ended(destination, startedAt, at) {
-      const state = destinations.get(destination);
+      const state = destinations.byOrigin.get(destination);
       if (state === undefined) return;
       const index = state.inFlight.indexOf(startedAt);
       if (index >= 0) state.inFlight.splice(index, 1);
@@ -101,9 +68,9 @@ export function createDestinationPace(options: DestinationPaceOptions): Destinat
     },
 
     giveBackAt(destination, now, waiting) {
-      sweep(now);
-      const state = stateOf(destination);
-      const each = msPerDelivery(state, now);
+      sweep(destinations, now);
+      const state = stateOf(destinations, destination);
+      const each = msPerDelivery(state, limit, now);
       // The deliveries waiting in this process start first, then those given back before.
       const earliest = Math.max(now + minDeferMs, now + (waiting + 1) * each, state.lastDueAt + each);
       const dueAt = Math.round(Math.min(earliest, now + maxDeferMs));
@@ -111,4 +78,41 @@ export function createDestinationPace(options: DestinationPaceOptions): Destinat
       return dueAt;
     },
   };
+}
+
+/** Every destination seen lately, and when idle ones were last dropped (ms). */
+interface Destinations {
+  readonly byOrigin: Map<string, Destination>;
+  sweptAt: number;
+}
+
+function stateOf(destinations: Destinations, destination: string): Destination {
+  let state = destinations.byOrigin.get(destination);
+  if (state === undefined) {
+    state = { exchangeMs: null, inFlight: [], lastDueAt: 0 };
+    destinations.byOrigin.set(destination, state);
+  }
+  return state;
+}
+
+/**
+ * Drops, at most once a minute, destinations with nothing in flight and nothing given back
+ * still to come due, so memory follows the destinations in use, not every one ever seen.
+ */
+function sweep(destinations: Destinations, now: number): void {
+  if (now - destinations.sweptAt < SWEEP_EVERY_MS) return;
+  destinations.sweptAt = now;
+  for (const [destination, state] of destinations.byOrigin) {
+    if (state.inFlight.length === 0 && state.lastDueAt <= now) destinations.byOrigin.delete(destination);
+  }
+}
+
+/**
+ * Time the destination needs per delivery at its limit, ms (Little's law: limit ÷ exchange
+ * time is its rate). Before any exchange ended, the oldest one in flight is a lower bound on
+ * the exchange time: a receiver that hangs is seen to be slow before its first timeout.
+ */
+function msPerDelivery(state: Destination, limit: number, now: number): number {
+  const oldest = state.inFlight.length === 0 ? now : Math.min(...state.inFlight);
+  return (state.exchangeMs ?? now - oldest) / limit;
 }
