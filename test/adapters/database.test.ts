@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describeDatabaseContract } from "./delivery-store.contract.ts";
-import { embeddedSubject, memorySubject, postgresSubject } from "./subjects.ts";
+import { embeddedSubject, memorySubject, postgresSubject } from "../support/database-subjects.ts";
 
 describeDatabaseContract("memory fake", memorySubject, { concurrentTransactions: false });
 describeDatabaseContract("Postgres", postgresSubject, { concurrentTransactions: true });

@@ -6,7 +6,8 @@ import type { DestinationPolicy } from "../../src/domain/destination-policy.ts";
 import { parseCidr, type Cidr } from "../../src/domain/ip-address.ts";
 import type { SendError, SendErrorKind, SendResponse, SendResult } from "../../src/domain/send-result.ts";
 import type { WebhookRequest, WebhookSender } from "../../src/ports/webhook-sender.ts";
-import { freePort, startReceiver as startLocalReceiver, within, type Receiver, type ReceiverOptions, type Respond } from "./local-receiver.ts";
+import { freePort, startReceiver as startLocalReceiver, type Receiver, type ReceiverOptions, type Respond } from "../support/local-receiver.ts";
+import { within } from "../support/wait-for.ts";
 
 /** The receivers here listen on loopback, which the destination guard denies unless allowed. */
 const loopbackAllowed: DestinationPolicy = { allowPrivateNetworks: false, allowedCidrs: [parseCidr("127.0.0.0/8") as Cidr] };

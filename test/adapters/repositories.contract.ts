@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { DeadLetter } from "../../src/ports/dead-letters.ts";
 import { DataRefusedError } from "../../src/ports/transactor.ts";
-import { at, type ContractContext, newDelivery, T0, within } from "./contract-subject.ts";
+import { at, type ContractContext, newDelivery, T0 } from "../support/contract-subject.ts";
+import { within } from "../support/wait-for.ts";
 
 /** Registers a test only where it applies, so a run shows no skipped tests. */
 const itWhere = (applies: boolean): typeof it => (applies ? it : ((() => {}) as unknown as typeof it));

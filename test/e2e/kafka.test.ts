@@ -4,7 +4,7 @@ import { parseJson } from "../support/dispatcher-process.ts";
 import { TEST_SECRET } from "../support/harness.ts";
 import { produce } from "../support/kafka.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { eventMessage, receiptsPerWebhook, startKafkaScenario, type KafkaScenario } from "./kafka-setup.ts";
+import { eventMessage, receiptsPerWebhook, startKafkaScenario, type KafkaScenario } from "../support/kafka-scenario.ts";
 
 let scenario: KafkaScenario | null = null;
 afterEach(async () => {

@@ -77,12 +77,3 @@ export function attemptRecord(deliveryId: string, overrides: Partial<DeliveryAtt
     ...overrides,
   };
 }
-
-/** Resolves with `promise`, or rejects saying what did not happen within `ms`. */
-export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
