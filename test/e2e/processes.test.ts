@@ -141,6 +141,28 @@ describe("dispatcher processes", () => {
     expect(linesSaying(dispatcher, "stories-dispatcher started")).toEqual([]);
   });
 
+  it("spreads retries with the default jitter: each first retry is due within 10% of the 60 s backoff, and not all at the same delay", async () => {
+    const { url, sql, receiver } = await setup(() => ({ status: 503 }));
+    // WEBHOOK_RETRY_JITTER is not set: its default applies, through main.ts's wiring.
+    await spawnDispatcher({ DATABASE_URL: url, POLL_INTERVAL: "100ms", WEBHOOK_RETRY_BASE_DELAY: "60s" });
+    await publishJobs(sql, receiver, 20);
+    // Each retry is scheduled from when its attempt ended (start + duration); a few ms of work come after that.
+    const delays = await waitFor("every delivery to wait for its first retry", async () => {
+      const rows = await sql<{ delay_ms: number }[]>`
+        select (extract(epoch from d.next_attempt_at - a.started_at) * 1000)::float8 - a.duration_ms as delay_ms
+        from webhook_deliveries d join webhook_delivery_attempts a on a.delivery_id = d.id and a.attempt_number = 1
+        where d.status = 'pending' and d.attempts = 1 and d.lease_token is null`;
+      return rows.length === 20 ? rows.map((row) => row.delay_ms) : null;
+    });
+    const workAfterTheAttemptMs = 250;
+    for (const delay of delays) {
+      expect(delay).toBeGreaterThanOrEqual(54_000 - 1);
+      expect(delay).toBeLessThanOrEqual(66_000 + workAfterTheAttemptMs);
+    }
+    // Twenty uniform draws over 12 s all within one second of each other: about 1 in 10^19.
+    expect(Math.max(...delays) - Math.min(...delays)).toBeGreaterThan(1_000);
+  });
+
   it("runs on Deno (deno task start) and delivers a webhook from the outbox that verifies", async () => {
     const { url, sql, receiver } = await setup(() => ({ status: 200 }));
     await spawnDispatcher({ DATABASE_URL: url, POLL_INTERVAL: "100ms", LOG_LEVEL: "debug" }, "deno");
