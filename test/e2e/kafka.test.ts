@@ -100,6 +100,46 @@ describe("Kafka input", () => {
     expect(s.receiver.receipts).toHaveLength(1000);
   });
 
+  it("delivers every event of a stream exactly once while a second process joins the group mid-stream and the first then leaves", async () => {
+    const s = await start({ partitions: 4 });
+    const first = await s.spawn();
+    await waitFor("the first process to hold all 4 partitions", () => latestAssignment(first.lines) === 4, { timeoutMs: 60_000 });
+    const stream = streamEvents(s);
+    try {
+      const flowing = async (what: string) => {
+        const before = await s.sentCount();
+        await waitFor(what, async () => (await s.sentCount()) >= before + 100, { timeoutMs: 60_000 });
+      };
+      await flowing("the stream to be under way");
+
+      const second = await s.spawn();
+      await waitFor("the group to rebalance over both processes", () => {
+        const [a, b] = [latestAssignment(first.lines), latestAssignment(second.lines)];
+        return a > 0 && b > 0 && a + b === 4;
+      }, { timeoutMs: 60_000 });
+      await flowing("events to flow after the second process joined");
+
+      expect(await first.stop("SIGTERM")).toBe(0);
+      await waitFor("the second process to take all 4 partitions", () => latestAssignment(second.lines) === 4, { timeoutMs: 60_000 });
+      await flowing("events to flow after the first process left");
+
+      const produced = await stream.stop();
+      await waitFor(`all ${produced.length} deliveries sent`, async () => (await s.sentCount()) === produced.length, { timeoutMs: 60_000 });
+      const [rows] = await s.sql`select count(*)::int as n, count(distinct job_id)::int as jobs from webhook_deliveries`;
+      expect(rows).toEqual({ n: produced.length, jobs: produced.length });
+      const perWebhook = receiptsPerWebhook(s.receiver);
+      expect(perWebhook.size).toBe(produced.length);
+      expect([...perWebhook.values()].filter((n) => n !== 1)).toEqual([]);
+      expect(await s.sql`select reason from webhook_dead_letters`).toEqual([]);
+      // Both members delivered part of the stream (the second's lines follow its commits).
+      expect(sentLineCount(first.lines)).toBeGreaterThan(0);
+      await waitFor("the second process to log its sends", () => sentLineCount(first.lines) + sentLineCount(second.lines) === produced.length);
+      expect(sentLineCount(second.lines)).toBeGreaterThan(0);
+    } finally {
+      await stream.stop().catch(() => {});
+    }
+  }, 300_000);
+
   it("keeps consuming and delivering events of healthy receivers while another receiver holds every request unanswered", async () => {
     const s = await start({ partitions: 2 });
     // Answers nothing until the test releases it, however long the healthy deliveries take.
@@ -141,6 +181,37 @@ describe("Kafka input", () => {
     expect(s.receiver.receipts[0]?.verified).toEqual({ standardWebhooks: true, hexHmac: true });
   });
 });
+
+/**
+ * Produces events for new jobs, 20 at a time, until stopped; `stop` resolves with every job
+ * produced. The stream keeps at most about 200 events ahead of delivery, so it flows throughout
+ * instead of being one backlog that the first member alone could drain.
+ */
+function streamEvents(s: KafkaScenario): { stop(): Promise<string[]> } {
+  const produced: string[] = [];
+  let stopping = false;
+  const running = (async () => {
+    while (!stopping) {
+      await waitFor("delivery to catch up with the stream", async () => stopping || produced.length - (await s.sentCount()) < 200, { timeoutMs: 60_000 });
+      if (stopping) break;
+      const jobs = await s.addJobs(20);
+      await produce(s.topic, jobs.map((id) => eventMessage(id)));
+      produced.push(...jobs);
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await running;
+      return produced;
+    },
+  };
+}
+
+/** How many "delivery sent" lines a process logged. */
+function sentLineCount(lines: readonly string[]): number {
+  return lines.map(parseJson).filter((line) => line?.msg === "delivery sent").length;
+}
 
 /** How many partitions the process's latest group join assigned to it. */
 function latestAssignment(lines: readonly string[]): number {
