@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { describeDatabaseContract } from "./delivery-store.contract.ts";
-import { embeddedSubject, memorySubject, postgresSubject } from "./subjects.ts";
+import { embeddedSubject, memorySubject, postgresSubject } from "../support/database-subjects.ts";
 
-describeDatabaseContract("memory fake", memorySubject, { concurrentTransactions: false });
-describeDatabaseContract("Postgres", postgresSubject, { concurrentTransactions: true });
-describeDatabaseContract("embedded PGlite", embeddedSubject, { concurrentTransactions: false });
+describeDatabaseContract("memory fake", memorySubject, { transactionsOneAtATime: "the memory fake: it runs transactions one at a time" });
+describeDatabaseContract("Postgres", postgresSubject, { transactionsOneAtATime: null });
+describeDatabaseContract("embedded PGlite", embeddedSubject, { transactionsOneAtATime: "the embedded database: it serves one connection" });
 
 describe.each([
   ["memory fake", memorySubject],

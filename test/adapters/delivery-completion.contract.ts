@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NextState } from "../../src/domain/delivery.ts";
 import type { ClaimedDelivery } from "../../src/ports/delivery-store.ts";
-import { at, attemptRecord, type ContractContext, newDelivery, T0 } from "./contract-subject.ts";
+import { at, attemptRecord, type ContractContext, newDelivery, T0 } from "../support/contract-subject.ts";
 
 const LEASE_MS = 30_000;
 

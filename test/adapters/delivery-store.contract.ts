@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { describeCompletionContract } from "./delivery-completion.contract.ts";
-import { at, type ContractContext, type ContractOptions, type ContractSubject, newDelivery, T0 } from "./contract-subject.ts";
+import { at, type ContractContext, type ContractOptions, type ContractSubject, newDelivery, T0 } from "../support/contract-subject.ts";
 import { describeRepositoriesContract } from "./repositories.contract.ts";
 
-export type { ContractOptions, ContractSubject } from "./contract-subject.ts";
+export type { ContractOptions, ContractSubject } from "../support/contract-subject.ts";
 
 const LEASE_MS = 60_000;
 

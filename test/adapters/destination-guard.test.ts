@@ -9,7 +9,8 @@ import type { DestinationPolicy } from "../../src/domain/destination-policy.ts";
 import { parseCidr, type Cidr } from "../../src/domain/ip-address.ts";
 import type { SendError, SendErrorKind, SendResponse, SendResult } from "../../src/domain/send-result.ts";
 import type { WebhookRequest, WebhookSender } from "../../src/ports/webhook-sender.ts";
-import { selfSignedTls, startReceiver, within, type Receiver, type ReceiverOptions, type Respond } from "./local-receiver.ts";
+import { selfSignedTls, startReceiver, type Receiver, type ReceiverOptions, type Respond } from "../support/local-receiver.ts";
+import { within } from "../support/wait-for.ts";
 
 /**
  * The destination guard at connect time, with real sockets on loopback only. A canary listens

@@ -6,7 +6,7 @@ import { connectPostgres } from "../../src/adapters/postgres/connect.ts";
 import { EMBEDDED_POOL_SIZE, embeddedConnectionOptions, startEmbeddedPostgres } from "../../src/adapters/postgres/embedded.ts";
 import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
 import { createTempDataDir } from "../support/embedded.ts";
-import { newDelivery } from "./contract-subject.ts";
+import { newDelivery } from "../support/contract-subject.ts";
 
 describe("the embedded database", () => {
   let dir: Awaited<ReturnType<typeof createTempDataDir>>;

@@ -6,6 +6,7 @@ import postgres from "postgres";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const INITIAL = fileURLToPath(new URL("../../migrations/001_initial.sql", import.meta.url));
 
@@ -13,8 +14,9 @@ describe("applyMigrations on Postgres", () => {
   let database: TestDatabase;
   let migrationsDir: string;
   const clients: postgres.Sql[] = [];
-  const connect = () => {
-    const sql = postgres(database.url, { max: 2, onnotice: () => {} });
+  /** A pool on the test database; `applicationName` shows its connections in pg_stat_activity. */
+  const connect = (applicationName = "migrate-test") => {
+    const sql = postgres(database.url, { max: 2, onnotice: () => {}, connection: { application_name: applicationName } });
     clients.push(sql);
     return sql;
   };
@@ -61,16 +63,37 @@ describe("applyMigrations on Postgres", () => {
     expect(indexes.map((i) => i.name)).toEqual(["webhook_deliveries_due_idx", "webhook_deliveries_job_event_key", "webhook_deliveries_pkey"]);
   });
 
-  it("two processes migrating a fresh database at once apply each file exactly once", async () => {
+  it("two processes migrating a fresh database at once apply each file exactly once: the second waits on the lock the first holds", async () => {
     await copyFile(INITIAL, join(migrationsDir, "001_initial.sql"));
-    // Holds the lock long enough that the other process surely waits on it.
-    await writeFile(join(migrationsDir, "002_slow.sql"), "create table probe (id int); select pg_sleep(0.3);");
-    const results = await Promise.all([
-      applyMigrations(connect(), { directory: migrationsDir }),
-      applyMigrations(connect(), { directory: migrationsDir }),
-    ]);
-    expect(results.map((versions) => versions.join(",")).sort()).toEqual(["", "1,2"]);
-    const recorded = await connect()<{ version: number }[]>`select version from schema_migrations order by version`;
+    // 002 reads a table the test keeps locked: the first migrator stops there, holding the migration lock, until the test lets it go.
+    await writeFile(join(migrationsDir, "002_gated.sql"), "create table probe (id int); select count(*) from migration_gate;");
+    const observer = connect();
+    await observer`create table migration_gate (id int)`;
+    const gate = await lockTable(connect(), "migration_gate");
+    try {
+      const first = applyMigrations(connect("migrator-first"), { directory: migrationsDir });
+      await waitFor("the first migrator to hold the migration lock and wait at the gate", async () => {
+        const locks = await migratorLocks(observer);
+        return locks.includes("migrator-first holds the migration lock") && locks.includes("migrator-first waits for a table");
+      });
+      const second = applyMigrations(connect("migrator-second"), { directory: migrationsDir });
+      const overlap = await waitFor("the second migrator to wait for the migration lock", async () => {
+        const locks = await migratorLocks(observer);
+        return locks.includes("migrator-second waits for the migration lock") ? locks : null;
+      });
+      expect(overlap).toEqual([
+        "migrator-first holds the migration lock",
+        "migrator-first waits for a table",
+        "migrator-second waits for the migration lock",
+      ]);
+
+      await gate.release();
+      expect(await first).toEqual([1, 2]);
+      expect(await second).toEqual([]);
+    } finally {
+      await gate.release();
+    }
+    const recorded = await observer<{ version: number }[]>`select version from schema_migrations order by version`;
     expect(recorded.map((r) => r.version)).toEqual([1, 2]);
   });
 
@@ -99,3 +122,38 @@ describe("applyMigrations on Postgres", () => {
     await expect(applyMigrations(connect(), { directory: migrationsDir })).rejects.toThrow(/two migrations share version 1/);
   });
 });
+
+/** Holds an access exclusive lock on `table`, in a transaction left open until `release`. */
+async function lockTable(sql: postgres.Sql, table: string): Promise<{ release(): Promise<void> }> {
+  let signalLocked = (): void => {};
+  const locked = new Promise<void>((resolve) => (signalLocked = resolve));
+  let release = (): void => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const transaction = sql.begin(async (tx) => {
+    await tx`lock table ${tx(table)} in access exclusive mode`;
+    signalLocked();
+    await released;
+  });
+  await Promise.race([locked, transaction]);
+  return {
+    release: async () => {
+      release();
+      await transaction;
+    },
+  };
+}
+
+/**
+ * What the connections named `migrator-*` hold or wait for on this database, as sorted sentences:
+ * the migration lock is the only advisory lock taken here.
+ */
+async function migratorLocks(sql: postgres.Sql): Promise<string[]> {
+  const rows = await sql<{ name: string; locktype: string; granted: boolean }[]>`
+    select a.application_name as name, l.locktype, l.granted
+    from pg_locks l join pg_stat_activity a on a.pid = l.pid
+    where a.datname = current_database() and a.application_name like 'migrator-%'
+      and (l.locktype = 'advisory' or (l.locktype = 'relation' and not l.granted))`;
+  return rows
+    .map((r) => (r.locktype === "advisory" ? `${r.name} ${r.granted ? "holds" : "waits for"} the migration lock` : `${r.name} waits for a table`))
+    .sort();
+}

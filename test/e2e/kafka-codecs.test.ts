@@ -5,7 +5,7 @@ import { defaultDecompressors, registerKafkaCodecs, type KafkaCodecName, type Ka
 import { kafkaBrokers } from "../support/kafka.ts";
 import { compileJavaProducer, type JavaProducer, type ProducerCompression } from "../support/kafka-java.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { eventMessage, receiptsPerWebhook, startKafkaScenario, type KafkaScenario } from "./kafka-setup.ts";
+import { eventMessage, receiptsPerWebhook, startKafkaScenario, type KafkaScenario } from "../support/kafka-scenario.ts";
 
 /**
  * Batches compressed by Apache Kafka's own Java producer (not kafkajs), consumed by the real

@@ -9,7 +9,7 @@ import { TEST_SECRET } from "../support/harness.ts";
 import { createTopic, kafkaBrokers, produce, uniqueTopicName } from "../support/kafka.ts";
 import { createProxiedDatabase } from "../support/tcp-proxy.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { eventMessage, startKafkaScenario } from "./kafka-setup.ts";
+import { eventMessage, startKafkaScenario } from "../support/kafka-scenario.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { produce, startBroker, stopBroker } from "../support/kafka.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { eventMessage, receiptsPerWebhook, startKafkaScenario, type KafkaScenario } from "./kafka-setup.ts";
+import { eventMessage, receiptsPerWebhook, startKafkaScenario, type KafkaScenario } from "../support/kafka-scenario.ts";
 
 let scenario: KafkaScenario | null = null;
 afterEach(async () => {

@@ -1,10 +1,10 @@
+import type { ServerResponse } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { startSampleReceiver } from "../../scripts/sample-receiver.ts";
 import { parseJson } from "../support/dispatcher-process.ts";
-import { TEST_SECRET } from "../support/harness.ts";
 import { produce } from "../support/kafka.ts";
+import { startReceiver } from "../support/local-receiver.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { eventMessage, receiptsPerWebhook, startKafkaScenario, type KafkaScenario } from "./kafka-setup.ts";
+import { eventMessage, receiptsPerWebhook, startKafkaScenario, type KafkaScenario } from "../support/kafka-scenario.ts";
 
 let scenario: KafkaScenario | null = null;
 afterEach(async () => {
@@ -44,7 +44,10 @@ describe("Kafka input", () => {
     const rows = await s.sql`select job_id from webhook_deliveries where job_id = ${jobId!}`;
     expect(rows).toHaveLength(1);
     expect(receiptsPerWebhook(s.receiver).size).toBe(2);
-    expect(dispatcher.lines.length).toBeGreaterThan(0);
+    // Rows are committed before the process logs them: wait for both lines, then count the twice-produced job's.
+    const sentLines = (job: string) => dispatcher.lines.map(parseJson).filter((line) => line?.msg === "delivery sent" && line.job_id === job);
+    await waitFor("the process to log both sends", () => sentLines(jobId!).length > 0 && sentLines(marker!).length > 0);
+    expect(sentLines(jobId!)).toHaveLength(1);
   });
 
   it("dead-letters poison messages with their reason and coordinates, and delivers every good message after them", async () => {
@@ -97,26 +100,77 @@ describe("Kafka input", () => {
     expect(s.receiver.receipts).toHaveLength(1000);
   });
 
-  it("keeps consuming and delivering events of healthy receivers while another receiver takes 5 s per request", async () => {
-    const s = await start({ partitions: 2 });
-    const slowReceiver = await startSampleReceiver({ secretFor: () => TEST_SECRET, reply: () => ({ status: 200, delayMs: 5_000 }) });
+  it("delivers every event of a stream exactly once while a second process joins the group mid-stream and the first then leaves", async () => {
+    const s = await start({ partitions: 4 });
+    const first = await s.spawn();
+    await waitFor("the first process to hold all 4 partitions", () => latestAssignment(first.lines) === 4, { timeoutMs: 60_000 });
+    const stream = streamEvents(s);
     try {
-      await s.spawn({ WEBHOOK_TIMEOUT: "10s" });
-      const slow = await s.addJobs(20, "/slow", slowReceiver.url);
+      const flowing = async (what: string) => {
+        const before = await s.sentCount();
+        await waitFor(what, async () => (await s.sentCount()) >= before + 100, { timeoutMs: 60_000 });
+      };
+      await flowing("the stream to be under way");
+
+      const second = await s.spawn();
+      await waitFor("the group to rebalance over both processes", () => {
+        const [a, b] = [latestAssignment(first.lines), latestAssignment(second.lines)];
+        return a > 0 && b > 0 && a + b === 4;
+      }, { timeoutMs: 60_000 });
+      await flowing("events to flow after the second process joined");
+
+      expect(await first.stop("SIGTERM")).toBe(0);
+      await waitFor("the second process to take all 4 partitions", () => latestAssignment(second.lines) === 4, { timeoutMs: 60_000 });
+      await flowing("events to flow after the first process left");
+
+      const produced = await stream.stop();
+      await waitFor(`all ${produced.length} deliveries sent`, async () => (await s.sentCount()) === produced.length, { timeoutMs: 60_000 });
+      const [rows] = await s.sql`select count(*)::int as n, count(distinct job_id)::int as jobs from webhook_deliveries`;
+      expect(rows).toEqual({ n: produced.length, jobs: produced.length });
+      const perWebhook = receiptsPerWebhook(s.receiver);
+      expect(perWebhook.size).toBe(produced.length);
+      expect([...perWebhook.values()].filter((n) => n !== 1)).toEqual([]);
+      expect(await s.sql`select reason from webhook_dead_letters`).toEqual([]);
+      // Both members delivered part of the stream (the second's lines follow its commits).
+      expect(sentLineCount(first.lines)).toBeGreaterThan(0);
+      await waitFor("the second process to log its sends", () => sentLineCount(first.lines) + sentLineCount(second.lines) === produced.length);
+      expect(sentLineCount(second.lines)).toBeGreaterThan(0);
+    } finally {
+      await stream.stop().catch(() => {});
+    }
+  }, 300_000);
+
+  it("keeps consuming and delivering events of healthy receivers while another receiver holds every request unanswered", async () => {
+    const s = await start({ partitions: 2 });
+    // Answers nothing until the test releases it, however long the healthy deliveries take.
+    const held: ServerResponse[] = [];
+    let released = false;
+    const release = () => {
+      released = true;
+      for (const response of held.splice(0)) response.end();
+    };
+    const slowReceiver = await startReceiver((_request, response) => (released ? response.end() : held.push(response)));
+    try {
+      // Longer than the test: a slow attempt ends only when the test releases it.
+      await s.spawn({ WEBHOOK_TIMEOUT: "10m" });
+      const slow = await s.addJobs(20, "/slow", new URL(slowReceiver.url).origin);
       const fast = await s.addJobs(200, "/fast");
       const interleaved = fast.flatMap((id, i) => (i % 10 === 0 && slow[i / 10] ? [slow[i / 10]!, id] : [id]));
       await produce(s.topic, interleaved.map((id) => eventMessage(id)));
-      await waitFor("every healthy receiver's delivery", () => s.receiver.receipts.length === 200, { timeoutMs: 20_000 });
-      // The slow receiver has not answered yet: the healthy deliveries did not wait behind it.
-      const [slowAnswered] = await s.sql`select count(*)::int as n from webhook_delivery_attempts a
+      await waitFor("every healthy receiver's delivery", () => s.receiver.receipts.length === 200, { timeoutMs: 60_000 });
+      // Slow requests were in flight, and none was answered: the healthy deliveries did not wait behind them.
+      expect(held.length).toBeGreaterThan(0);
+      const [slowAttempts] = await s.sql`select count(*)::int as n from webhook_delivery_attempts a
                                          join webhook_deliveries d on d.id = a.delivery_id where d.url like '%/slow'`;
-      expect(slowAnswered?.n).toBe(0);
-      expect(slowReceiver.receipts.length).toBeGreaterThan(0);
-      await waitFor("the slow deliveries too", async () => (await s.sentCount()) === 220, { timeoutMs: 30_000 });
+      expect(slowAttempts?.n).toBe(0);
+      release();
+      await waitFor("the slow deliveries too", async () => (await s.sentCount()) === 220, { timeoutMs: 60_000 });
+      expect(slowReceiver.requests).toHaveLength(20);
     } finally {
+      release();
       await slowReceiver.close();
     }
-  });
+  }, 120_000);
 
   it("consumes from Kafka on Deno (deno task start) and delivers a webhook that verifies", async () => {
     const s = await start({ partitions: 1 });
@@ -127,6 +181,37 @@ describe("Kafka input", () => {
     expect(s.receiver.receipts[0]?.verified).toEqual({ standardWebhooks: true, hexHmac: true });
   });
 });
+
+/**
+ * Produces events for new jobs, 20 at a time, until stopped; `stop` resolves with every job
+ * produced. The stream keeps at most about 200 events ahead of delivery, so it flows throughout
+ * instead of being one backlog that the first member alone could drain.
+ */
+function streamEvents(s: KafkaScenario): { stop(): Promise<string[]> } {
+  const produced: string[] = [];
+  let stopping = false;
+  const running = (async () => {
+    while (!stopping) {
+      await waitFor("delivery to catch up with the stream", async () => stopping || produced.length - (await s.sentCount()) < 200, { timeoutMs: 60_000 });
+      if (stopping) break;
+      const jobs = await s.addJobs(20);
+      await produce(s.topic, jobs.map((id) => eventMessage(id)));
+      produced.push(...jobs);
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await running;
+      return produced;
+    },
+  };
+}
+
+/** How many "delivery sent" lines a process logged. */
+function sentLineCount(lines: readonly string[]): number {
+  return lines.map(parseJson).filter((line) => line?.msg === "delivery sent").length;
+}
 
 /** How many partitions the process's latest group join assigned to it. */
 function latestAssignment(lines: readonly string[]): number {

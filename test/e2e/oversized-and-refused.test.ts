@@ -8,7 +8,7 @@ import { TEST_SECRET } from "../support/harness.ts";
 import { produce } from "../support/kafka.ts";
 import { createMigratedDatabase } from "../support/postgres.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { eventMessage, receiptsPerWebhook, startKafkaScenario, type KafkaScenario } from "./kafka-setup.ts";
+import { eventMessage, receiptsPerWebhook, startKafkaScenario, type KafkaScenario } from "../support/kafka-scenario.ts";
 
 /** Old-space cap of the dispatcher: the four markups (256 MiB) cannot fit in it, nor one of them as text plus its JSON body. */
 const SMALL_HEAP = { NODE_OPTIONS: "--max-old-space-size=160" };

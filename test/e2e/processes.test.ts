@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../../scripts/free-port.ts";
 import { startSampleReceiver, type Reply, type SampleReceiver } from "../../scripts/sample-receiver.ts";
-import { startDispatcherProcess, parseJson, type DispatcherProcess } from "../support/dispatcher-process.ts";
+import { parseJson, spawnDispatcherProcess, startDispatcherProcess, type DispatcherProcess, type SpawnedDispatcherProcess } from "../support/dispatcher-process.ts";
 import { TEST_SECRET } from "../support/harness.ts";
-import { createMigratedDatabase } from "../support/postgres.ts";
+import { createMigratedDatabase, createTestDatabase } from "../support/postgres.ts";
+import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -34,6 +36,16 @@ async function publishJobs(sql: postgres.Sql, receiver: SampleReceiver, count: n
   await sql`insert into webhook_outbox (job_id, event, trace_id) select id, 'job.succeeded', 't' from unnest(${ids}::uuid[]) as id`;
   return ids;
 }
+
+function spawnUnstarted(env: Record<string, string>): SpawnedDispatcherProcess {
+  const dispatcher = spawnDispatcherProcess(env);
+  cleanups.push(() => dispatcher.stop("SIGKILL"));
+  return dispatcher;
+}
+
+/** The lines a process logged with message `msg`, parsed. */
+const linesSaying = (dispatcher: { lines: readonly string[] }, msg: string) =>
+  dispatcher.lines.map(parseJson).filter((line): line is Record<string, unknown> => line?.msg === msg);
 
 const countByStatus = async (sql: postgres.Sql) =>
   Object.fromEntries(
@@ -87,6 +99,68 @@ describe("dispatcher processes", () => {
     await waitFor("the request to reach the receiver", () => receiver.receipts.length === 1);
     expect(await dispatcher.stop("SIGTERM")).toBe(0);
     expect(await countByStatus(sql)).toEqual({ sent: 1 });
+  });
+
+  it("waits at start-up while the database refuses connections, retrying with longer waits, then migrates and delivers once it answers", async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const server = new URL(database.url);
+    const proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    cleanups.push(() => proxy.close());
+    await proxy.cut();
+    const viaProxy = new URL(database.url);
+    viaProxy.port = String(proxy.port);
+    const receiver = await startSampleReceiver({ secretFor: () => TEST_SECRET, reply: () => ({ status: 200 }) });
+    cleanups.push(() => receiver.close());
+
+    const dispatcher = spawnUnstarted({ DATABASE_URL: viaProxy.toString(), POLL_INTERVAL: "100ms" });
+    await waitFor("three start-up retries", () => linesSaying(dispatcher, "database not ready; retrying").length >= 3, { timeoutMs: 30_000 });
+    const waits = linesSaying(dispatcher, "database not ready; retrying").map((line) => line.retry_in_ms as number);
+    expect(waits[1]).toBeGreaterThan(waits[0]!);
+    expect(waits[2]).toBeGreaterThan(waits[1]!);
+    expect(linesSaying(dispatcher, "stories-dispatcher started")).toEqual([]);
+    expect(dispatcher.child.exitCode).toBeNull();
+
+    await proxy.restore();
+    await waitFor("the start-up line", () => linesSaying(dispatcher, "stories-dispatcher started").length === 1, { timeoutMs: 60_000 });
+    expect(linesSaying(dispatcher, "migrations applied").map((line) => line.versions)).toEqual([[1, 2, 3]]);
+    const sql = postgres(database.url, { max: 2, onnotice: () => {} });
+    cleanups.push(() => sql.end());
+    await publishJobs(sql, receiver, 1);
+    await waitFor("the delivery to be sent", async () => (await countByStatus(sql)).sent === 1);
+    expect(receiver.receipts).toHaveLength(1);
+    expect(await dispatcher.stop("SIGTERM")).toBe(0);
+  });
+
+  it("exits 0 on SIGTERM while it still waits for its database at start-up", async () => {
+    const nothingListens = await freePort();
+    const dispatcher = spawnUnstarted({ DATABASE_URL: `postgres://postgres@127.0.0.1:${nothingListens}/postgres` });
+    await waitFor("a start-up retry", () => linesSaying(dispatcher, "database not ready; retrying").length >= 1, { timeoutMs: 30_000 });
+    expect(await dispatcher.stop("SIGTERM")).toBe(0);
+    expect(linesSaying(dispatcher, "shutting down: no new claims; finishing attempts in flight")).toHaveLength(1);
+    expect(linesSaying(dispatcher, "stories-dispatcher started")).toEqual([]);
+  });
+
+  it("spreads retries with the default jitter: each first retry is due within 10% of the 60 s backoff, and not all at the same delay", async () => {
+    const { url, sql, receiver } = await setup(() => ({ status: 503 }));
+    // WEBHOOK_RETRY_JITTER is not set: its default applies, through main.ts's wiring.
+    await spawnDispatcher({ DATABASE_URL: url, POLL_INTERVAL: "100ms", WEBHOOK_RETRY_BASE_DELAY: "60s" });
+    await publishJobs(sql, receiver, 20);
+    // Each retry is scheduled from when its attempt ended (start + duration); a few ms of work come after that.
+    const delays = await waitFor("every delivery to wait for its first retry", async () => {
+      const rows = await sql<{ delay_ms: number }[]>`
+        select (extract(epoch from d.next_attempt_at - a.started_at) * 1000)::float8 - a.duration_ms as delay_ms
+        from webhook_deliveries d join webhook_delivery_attempts a on a.delivery_id = d.id and a.attempt_number = 1
+        where d.status = 'pending' and d.attempts = 1 and d.lease_token is null`;
+      return rows.length === 20 ? rows.map((row) => row.delay_ms) : null;
+    });
+    const workAfterTheAttemptMs = 250;
+    for (const delay of delays) {
+      expect(delay).toBeGreaterThanOrEqual(54_000 - 1);
+      expect(delay).toBeLessThanOrEqual(66_000 + workAfterTheAttemptMs);
+    }
+    // Twenty uniform draws over 12 s all within one second of each other: about 1 in 10^19.
+    expect(Math.max(...delays) - Math.min(...delays)).toBeGreaterThan(1_000);
   });
 
   it("runs on Deno (deno task start) and delivers a webhook from the outbox that verifies", async () => {

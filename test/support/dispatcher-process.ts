@@ -57,6 +57,34 @@ export async function runDispatcherToExit(env: Record<string, string>): Promise<
   return { code, lines };
 }
 
+/** A dispatcher process as spawned, before (or without) its start-up line. */
+export interface SpawnedDispatcherProcess {
+  readonly child: ChildProcess;
+  /** Every line the process wrote to stdout and stderr so far. */
+  readonly lines: string[];
+  /** Resolves with the exit code (or the signal's name). */
+  readonly exited: Promise<number | string>;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/**
+ * Runs `src/main.ts` on Node without waiting for its start-up line: for what a process does
+ * before it has started, such as waiting for its database.
+ */
+export function spawnDispatcherProcess(env: Record<string, string>): SpawnedDispatcherProcess {
+  const child = spawnDispatcher(env, "node");
+  const exited = exitOf(child);
+  return {
+    child,
+    lines: collectLines(child),
+    exited,
+    stop: (signal = "SIGTERM") => {
+      signalGroup(child, signal);
+      return exited;
+    },
+  };
+}
+
 /** Test receivers listen on loopback; the admin API takes a free port, which the start-up line names. */
 const testDefaults = { ...loopbackReceiversEnv, HTTP_PORT: "0" };
 

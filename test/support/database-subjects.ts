@@ -3,8 +3,8 @@ import { connectPostgres, type PostgresDatabase } from "../../src/adapters/postg
 import { EMBEDDED_POOL_SIZE, embeddedConnectionOptions, startEmbeddedPostgres } from "../../src/adapters/postgres/embedded.ts";
 import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
 import { makeSecret } from "../../src/domain/secret.ts";
-import { createTempDataDir } from "../support/embedded.ts";
-import { createTestDatabase } from "../support/postgres.ts";
+import { createTempDataDir } from "./embedded.ts";
+import { createTestDatabase } from "./postgres.ts";
 import type { ContractSubject, JobSeed } from "./contract-subject.ts";
 
 export function memorySubject(): Promise<ContractSubject> {

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { startSampleReceiver, type Reply, type SampleReceiver } from "../../scripts/sample-receiver.ts";
-import { startDispatcherProcess, type DispatcherProcess } from "../support/dispatcher-process.ts";
-import { TEST_SECRET } from "../support/harness.ts";
-import { createTopic, kafkaBrokers, uniqueTopicName } from "../support/kafka.ts";
-import { createMigratedDatabase } from "../support/postgres.ts";
+import { startDispatcherProcess, type DispatcherProcess } from "./dispatcher-process.ts";
+import { TEST_SECRET } from "./harness.ts";
+import { createTopic, kafkaBrokers, uniqueTopicName } from "./kafka.ts";
+import { createMigratedDatabase } from "./postgres.ts";
 
 export interface KafkaScenario {
   readonly sql: postgres.Sql;

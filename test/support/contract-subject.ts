@@ -26,11 +26,12 @@ export interface ContractSubject {
 
 export interface ContractOptions {
   /**
-   * Whether two transactions can be open at once. Real Postgres: yes. PGlite (one connection)
-   * and the memory fake run transactions one at a time, so a test that holds one transaction
-   * open while another runs would wait forever there.
+   * Null where two transactions can be open at once (real Postgres). PGlite (one connection) and
+   * the memory fake run transactions one at a time, so a test that holds one transaction open
+   * while another runs would wait forever there: for them, which database and why, as
+   * "the embedded database: it serves one connection", shown in the name of each test skipped.
    */
-  readonly concurrentTransactions: boolean;
+  readonly transactionsOneAtATime: string | null;
 }
 
 /** Gives the suites the subject of the describe block they run in. */
@@ -76,13 +77,4 @@ export function attemptRecord(deliveryId: string, overrides: Partial<DeliveryAtt
     outcome: "sent",
     ...overrides,
   };
-}
-
-/** Resolves with `promise`, or rejects saying what did not happen within `ms`. */
-export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
