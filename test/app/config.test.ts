@@ -3,7 +3,7 @@ import { parseConfig } from "../../src/app/config.ts";
 import { runDispatcherToExit } from "../support/dispatcher-process.ts";
 
 describe("configuration", () => {
-  it("uses the DESIGN.md defaults when nothing is set", () => {
+  it("uses the documented defaults when nothing is set", () => {
     const result = parseConfig({});
     expect(result.ok).toBe(true);
     if (!result.ok) return;
