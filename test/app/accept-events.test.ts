@@ -2,24 +2,12 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createMemoryDatabase } from "../../src/adapters/memory/memory-database.ts";
 import { acceptEvents } from "../../src/app/accept-events.ts";
-import { createIntake } from "../../src/app/intake.ts";
-import { createOutboxPoller } from "../../src/app/outbox-poller.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
-import type { RunInTransaction } from "../../src/ports/transactor.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
-import { bodyLimits, capturingLogger, finishedJob } from "../support/app-fixtures.ts";
+import { bodyLimits, outboxPollerWithoutSlots, capturingLogger, finishedJob } from "../support/app-fixtures.ts";
 
 const deps = { newId: randomUUID, now: systemClock.now, logger: noopLogger, bodyLimits };
 
-/** An outbox poller on `transaction` whose intake has no free slots (every delivery waits for a claim); `wake` counts the wake-ups. */
-function outboxPoller(
-  transaction: RunInTransaction,
-  options: { batchSize: number; pollIntervalMs: number; onDeliveriesCreated: () => void },
-) {
-  const slots = { reserve: () => 0, adopt: () => {}, wake: options.onDeliveriesCreated };
-  const intake = createIntake({ transaction, accept: deps, slots, leaseMs: 0 });
-  return createOutboxPoller({ intake, transaction, now: deps.now, logger: deps.logger, batchSize: options.batchSize, pollIntervalMs: options.pollIntervalMs });
-}
 const api = { source: "api" } as const;
 
 describe("accept events", () => {
@@ -72,7 +60,7 @@ describe("accept events", () => {
     db.putJob(job);
     await db.outbox.appendEvent({ jobId: job.id, event: "job.succeeded", traceId: "t", now: systemClock.now() });
     let woken = 0;
-    const poller = outboxPoller(db.transaction, { batchSize: 10, pollIntervalMs: 1_000, onDeliveriesCreated: () => woken++ });
+    const poller = outboxPollerWithoutSlots(deps, db.transaction, { batchSize: 10, pollIntervalMs: 1_000, onDeliveriesCreated: () => woken++ });
     expect(await poller.pollOnce()).toMatchObject({ processed: 1, created: 1 });
     expect(await poller.pollOnce()).toMatchObject({ processed: 0, created: 0 });
     expect(woken).toBe(1);
@@ -90,9 +78,9 @@ describe("accept events", () => {
       transaction: <T,>(work: Parameters<typeof db.transaction>[0]) =>
         db.transaction(async (tx) => work({ ...tx, deliveries: { ...tx.deliveries, createDeliveries: () => Promise.reject(new Error("disk full")) } }) as Promise<T>),
     };
-    const poller = outboxPoller(failing.transaction, { batchSize: 10, pollIntervalMs: 1_000, onDeliveriesCreated: () => {} });
+    const poller = outboxPollerWithoutSlots(deps, failing.transaction, { batchSize: 10, pollIntervalMs: 1_000, onDeliveriesCreated: () => {} });
     await expect(poller.pollOnce()).rejects.toThrow("disk full");
-    const healthy = outboxPoller(db.transaction, { batchSize: 10, pollIntervalMs: 1_000, onDeliveriesCreated: () => {} });
+    const healthy = outboxPollerWithoutSlots(deps, db.transaction, { batchSize: 10, pollIntervalMs: 1_000, onDeliveriesCreated: () => {} });
     expect(await healthy.pollOnce()).toMatchObject({ processed: 1, created: 1 });
   });
 });

@@ -4,26 +4,15 @@ import { createMemoryDatabase, type MemoryDatabase } from "../../src/adapters/me
 import { systemClock } from "../../src/adapters/system-clock.ts";
 import { acceptEvents, type AcceptResult } from "../../src/app/accept-events.ts";
 import { acceptIsolatingRefusals } from "../../src/app/isolate-refusals.ts";
-import { createIntake } from "../../src/app/intake.ts";
-import { createOutboxPoller } from "../../src/app/outbox-poller.ts";
 import type { IncomingEvent } from "../../src/ports/event-source.ts";
 import type { JobReader } from "../../src/ports/job-reader.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
-import { DataRefusedError, type Repositories, type RunInTransaction } from "../../src/ports/transactor.ts";
-import { bodyLimits, finishedJob } from "../support/app-fixtures.ts";
+import { DataRefusedError, type Repositories } from "../../src/ports/transactor.ts";
+import { bodyLimits, outboxPollerWithoutSlots, finishedJob } from "../support/app-fixtures.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const deps = { newId: randomUUID, now: systemClock.now, logger: noopLogger, bodyLimits };
 
-/** An outbox poller on `transaction` whose intake has no free slots (every delivery waits for a claim); `wake` counts the wake-ups. */
-function outboxPoller(
-  transaction: RunInTransaction,
-  options: { batchSize: number; pollIntervalMs: number; onDeliveriesCreated: () => void },
-) {
-  const slots = { reserve: () => 0, adopt: () => {}, wake: options.onDeliveriesCreated };
-  const intake = createIntake({ transaction, accept: deps, slots, leaseMs: 0 });
-  return createOutboxPoller({ intake, transaction, now: deps.now, logger: deps.logger, batchSize: options.batchSize, pollIntervalMs: options.pollIntervalMs });
-}
 const api = { source: "api" } as const;
 const eventOf = (jobId: string, traceId: string | null = null): IncomingEvent => ({
   value: { job_id: jobId, event: "job.succeeded", trace_id: traceId },
@@ -147,7 +136,7 @@ describe("refused batches", () => {
     for (const [i, job] of jobs.entries()) {
       await db.outbox.appendEvent({ jobId: job.id, event: "job.succeeded", traceId: i === 7 ? "refuse-me" : null, now: systemClock.now() });
     }
-    const poller = outboxPoller(refusingTransaction(db), { batchSize: 10, pollIntervalMs: 60_000, onDeliveriesCreated: () => {} });
+    const poller = outboxPollerWithoutSlots(deps, refusingTransaction(db), { batchSize: 10, pollIntervalMs: 60_000, onDeliveriesCreated: () => {} });
     const controller = new AbortController();
     const running = poller.run(controller.signal);
     await waitFor("the refused row dead-lettered and the outbox drained", async () =>

@@ -5,6 +5,10 @@ import type { SendResult } from "../../src/domain/send-result.ts";
 import type { Clock } from "../../src/ports/clock.ts";
 import type { LogFields, Logger } from "../../src/ports/logger.ts";
 import type { WebhookRequest, WebhookSender } from "../../src/ports/webhook-sender.ts";
+import type { RunInTransaction } from "../../src/ports/transactor.ts";
+import type { AcceptEventsDeps } from "../../src/app/accept-events.ts";
+import { createIntake } from "../../src/app/intake.ts";
+import { createOutboxPoller, type OutboxPoller } from "../../src/app/outbox-poller.ts";
 
 export const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -64,3 +68,14 @@ export function capturingLogger(): Logger & { lines: string[] } {
 
 /** The dispatcher's default payload limit (1 MiB) and intake look-up budget (16 MiB). */
 export const bodyLimits = { maxPayloadBytes: 1024 * 1024, maxTotalBytes: 16 * 1024 * 1024 } as const;
+
+/** An outbox poller on `transaction` whose intake has no free slots (every delivery waits for a claim); `onDeliveriesCreated` is its wake-up. */
+export function outboxPollerWithoutSlots(
+  accept: AcceptEventsDeps,
+  transaction: RunInTransaction,
+  options: { batchSize: number; pollIntervalMs: number; onDeliveriesCreated: () => void },
+): OutboxPoller {
+  const slots = { reserve: () => 0, adopt: () => {}, wake: options.onDeliveriesCreated };
+  const intake = createIntake({ transaction, accept, slots, leaseMs: 0 });
+  return createOutboxPoller({ intake, transaction, now: accept.now, logger: accept.logger, batchSize: options.batchSize, pollIntervalMs: options.pollIntervalMs });
+}
