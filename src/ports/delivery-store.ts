@@ -1,4 +1,4 @@
-import type { Delivery, DeliveryAttempt, NextState } from "../domain/delivery.ts";
+import type { Delivery, DeliveryAttempt, DeliveryStatus, NextState } from "../domain/delivery.ts";
 import type { Secret } from "../domain/secret.ts";
 
 export interface NewDelivery {
@@ -54,6 +54,19 @@ export interface DeliveryWithAttempts {
   readonly attempts: readonly DeliveryAttempt[];
 }
 
+/** Which deliveries to list; every field narrows the list, none widens it. */
+export interface DeliveryFilter {
+  readonly status?: DeliveryStatus;
+  readonly jobId?: string;
+  readonly event?: string;
+  /** `scheme://host[:port]` of the URL as written, lowercase (see `domain/url-origin.ts`). */
+  readonly origin?: string;
+  /** Created at or after this time. */
+  readonly createdAfter?: Date;
+  /** Created before this time. */
+  readonly createdBefore?: Date;
+}
+
 /** A lease held on one delivery: which delivery, and the token that proves the lease. */
 export interface LeaseRef {
   readonly deliveryId: string;
@@ -107,6 +120,13 @@ export interface DeliveryStore {
   nextDueAt(): Promise<Date | null>;
 
   getDelivery(id: string): Promise<DeliveryWithAttempts | null>;
+
+  /**
+   * Deliveries matching `filter`, newest first by id (ids are time-ordered), at most `limit`;
+   * with `beforeId`, only those whose id sorts before it: a keyset page that stays stable while
+   * rows are inserted. A malformed `beforeId` or `filter.jobId` matches nothing.
+   */
+  listDeliveries(params: { filter: DeliveryFilter; limit: number; beforeId?: string }): Promise<readonly Delivery[]>;
 
   /** Deliveries of one job, oldest first. Unknown or malformed job ids give an empty list. */
   listDeliveriesForJob(jobId: string): Promise<readonly Delivery[]>;

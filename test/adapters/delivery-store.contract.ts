@@ -251,6 +251,50 @@ function describeCreateAndClaimContract(context: ContractContext): void {
       expect(await context.db.deliveries.nextDueAt()).toEqual(at(300));
     });
 
+    it("lists deliveries newest id first, filtered by status, job, event, origin and creation time", async () => {
+      const rows = [
+        newDelivery({ url: "https://a.example/hook", createdAt: at(1_000) }),
+        newDelivery({ url: "HTTPS://A.example:8443/x?y", event: "job.failed", createdAt: at(2_000) }),
+        newDelivery({ url: "https://b.example", createdAt: at(3_000), rejection: "invalid_url: test" }),
+        newDelivery({ url: "http://a.example/", createdAt: at(4_000) }),
+      ];
+      await context.db.deliveries.createDeliveries(rows);
+      const ids = (list: readonly { id: string }[]) => list.map((d) => d.id);
+      const newestFirst = rows.map((r) => r.id).sort().reverse();
+      const list = (filter: Parameters<typeof context.db.deliveries.listDeliveries>[0]["filter"]) =>
+        context.db.deliveries.listDeliveries({ filter, limit: 10 });
+      expect(ids(await list({}))).toEqual(newestFirst);
+      expect(ids(await list({ status: "failed" }))).toEqual([rows[2]!.id]);
+      expect(ids(await list({ jobId: rows[1]!.jobId.toUpperCase() }))).toEqual([rows[1]!.id]);
+      expect(ids(await list({ event: "job.failed" }))).toEqual([rows[1]!.id]);
+      expect(ids(await list({ origin: "https://a.example" }))).toEqual([rows[0]!.id]);
+      expect(ids(await list({ origin: "https://a.example:8443" }))).toEqual([rows[1]!.id]);
+      expect(ids(await list({ origin: "https://b.example" }))).toEqual([rows[2]!.id]);
+      expect(ids(await list({ createdAfter: at(2_000), createdBefore: at(4_000) }))).toEqual(newestFirst.filter((id) => id === rows[1]!.id || id === rows[2]!.id));
+      expect(ids(await list({ status: "pending", event: "job.succeeded", origin: "http://a.example" }))).toEqual([rows[3]!.id]);
+      expect(await list({ jobId: "not-a-uuid" })).toEqual([]);
+    });
+
+    it("pages through deliveries by keyset: each row once, in order, even while new rows are inserted", async () => {
+      const first = Array.from({ length: 7 }, () => newDelivery());
+      await context.db.deliveries.createDeliveries(first);
+      const seen: string[] = [];
+      let beforeId: string | undefined;
+      for (;;) {
+        const page = await context.db.deliveries.listDeliveries({ filter: {}, limit: 3, beforeId });
+        seen.push(...page.map((d) => d.id));
+        if (page.length < 3) break;
+        beforeId = page[page.length - 1]!.id;
+        await context.db.deliveries.createDeliveries([newDelivery()]);
+      }
+      const firstIds = first.map((d) => d.id);
+      expect(new Set(seen).size).toBe(seen.length);
+      for (const id of firstIds) expect(seen.filter((s) => s === id)).toHaveLength(1);
+      expect(seen).toEqual([...seen].sort().reverse());
+      expect(await context.db.deliveries.listDeliveries({ filter: {}, limit: 3, beforeId: "nope" })).toEqual([]);
+      expect(await context.db.deliveries.listDeliveries({ filter: {}, limit: 0 })).toEqual([]);
+    });
+
     it("listing a job's deliveries gives them oldest first; unknown and malformed ids give none", async () => {
       const first = newDelivery({ createdAt: at(1) });
       const second = newDelivery({ jobId: first.jobId, event: "job.failed", createdAt: at(2) });

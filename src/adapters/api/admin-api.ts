@@ -9,6 +9,7 @@ import type { Database } from "../../ports/database.ts";
 import type { SourceReadiness } from "../../ports/event-source.ts";
 import type { Logger } from "../../ports/logger.ts";
 import { attemptJson, deliveryJson } from "./delivery-json.ts";
+import { cursorAfter, parseDeliveryListQuery } from "./delivery-list-query.ts";
 
 export interface AdminApiOptions {
   readonly db: Database;
@@ -97,6 +98,8 @@ function createV1Api(options: AdminApiOptions): Hono {
     return c.json({ outbox_id: outboxId, job_id: jobId, event, trace_id: traceId }, 202);
   });
 
+  v1.get("/deliveries", (c) => listDeliveries(c, db));
+
   v1.get("/deliveries/:id", async (c) => {
     const id = c.req.param("id");
     const found = isUuid(id) ? await db.deliveries.getDelivery(id.toLowerCase()) : null;
@@ -111,4 +114,15 @@ function createV1Api(options: AdminApiOptions): Hono {
     return c.json({ job_id: jobId.toLowerCase(), deliveries: deliveries.map(deliveryJson) });
   });
   return v1;
+}
+
+/** `GET /v1/deliveries`: one page of the deliveries matching the query's filters, newest first. */
+async function listDeliveries(c: Context, db: Database): Promise<Response> {
+  const query = parseDeliveryListQuery(new URL(c.req.url).searchParams);
+  if ("parameter" in query) return problem(c, 400, "invalid_parameter", `${query.parameter}: ${query.message}`);
+  // One row more than the page tells whether another page follows.
+  const rows = await db.deliveries.listDeliveries({ filter: query.filter, limit: query.limit + 1, beforeId: query.beforeId });
+  const page = rows.slice(0, query.limit);
+  const nextCursor = rows.length > query.limit ? cursorAfter(page[page.length - 1]!.id) : null;
+  return c.json({ data: page.map(deliveryJson), next_cursor: nextCursor });
 }

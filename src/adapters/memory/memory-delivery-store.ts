@@ -2,7 +2,8 @@ import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
 import { signingSecretsOf } from "../../domain/job.ts";
 import { stateAfter } from "../../domain/next-state.ts";
 import { isUuid } from "../../domain/uuid.ts";
-import type { ClaimedDelivery, CompleteAttempt, DeliveryStore, DeliveryWithAttempts, LeaseRelease, NewDelivery } from "../../ports/delivery-store.ts";
+import { urlOrigin } from "../../domain/url-origin.ts";
+import type { ClaimedDelivery, CompleteAttempt, DeliveryFilter, DeliveryStore, DeliveryWithAttempts, LeaseRelease, NewDelivery } from "../../ports/delivery-store.ts";
 import { canonicalUuid, cloneTables, copyBytes, type MemoryState, sqlStateError, type StoredDelivery } from "./memory-state.ts";
 
 /**
@@ -19,6 +20,7 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
     releaseLeases: async (params) => releaseLeases(state, params),
     nextDueAt: async () => nextDueAt(state),
     getDelivery: async (id) => getDelivery(state, id),
+    listDeliveries: async (params) => listDeliveries(state, params),
     listDeliveriesForJob: async (jobId) => listDeliveriesForJob(state, jobId),
   };
 }
@@ -142,6 +144,24 @@ function getDelivery(state: MemoryState, id: string): DeliveryWithAttempts | nul
   if (delivery === undefined) return null;
   const attempts = (state.tables.attempts.get(delivery.id) ?? []).map((a) => ({ ...a }));
   return { delivery: publicDelivery(delivery), attempts };
+}
+
+function listDeliveries(state: MemoryState, params: { filter: DeliveryFilter; limit: number; beforeId?: string }): readonly Delivery[] {
+  const { filter, limit, beforeId } = params;
+  if ((filter.jobId !== undefined && !isUuid(filter.jobId)) || (beforeId !== undefined && !isUuid(beforeId))) return [];
+  const matches = (d: StoredDelivery) =>
+    (beforeId === undefined || d.id < beforeId.toLowerCase()) &&
+    (filter.status === undefined || d.status === filter.status) &&
+    (filter.jobId === undefined || d.jobId === filter.jobId.toLowerCase()) &&
+    (filter.event === undefined || d.event === filter.event) &&
+    (filter.origin === undefined || urlOrigin(d.url) === filter.origin) &&
+    (filter.createdAfter === undefined || d.createdAt >= filter.createdAfter) &&
+    (filter.createdBefore === undefined || d.createdAt < filter.createdBefore);
+  return [...state.tables.deliveries.values()]
+    .filter(matches)
+    .sort((a, b) => compare(b.id, a.id))
+    .slice(0, Math.max(0, limit))
+    .map(publicDelivery);
 }
 
 function listDeliveriesForJob(state: MemoryState, jobId: string): readonly Delivery[] {

@@ -7,6 +7,7 @@ import { completeAttempts } from "./sql/complete-attempts.ts";
 import { getDelivery } from "./sql/get-delivery.ts";
 import { insertDeliveries } from "./sql/insert-deliveries.ts";
 import { listAttempts } from "./sql/list-attempts.ts";
+import { listDeliveries } from "./sql/list-deliveries.ts";
 import { listDeliveriesForJob } from "./sql/list-deliveries-for-job.ts";
 import { nextDueAt } from "./sql/next-due-at.ts";
 import { releaseLeases } from "./sql/release-leases.ts";
@@ -56,6 +57,13 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
       if (row === undefined) return null;
       const attempts = await listAttempts(sql, id);
       return { delivery: toDelivery(row), attempts: attempts.map(toAttempt) };
+    },
+
+    async listDeliveries({ filter, limit, beforeId }) {
+      if (limit <= 0) return [];
+      if (filter.jobId !== undefined && !isUuid(filter.jobId)) return [];
+      if (beforeId !== undefined && !isUuid(beforeId)) return [];
+      return (await listDeliveries(sql, { filter, limit, beforeId })).map(toDelivery);
     },
 
     async listDeliveriesForJob(jobId) {
