@@ -216,6 +216,7 @@ function leasedDelivery(row: NewDelivery, lease: DeliveryLease, secrets: readonl
     url: row.url,
     status: "pending",
     attempts: 0,
+    attemptBudgetStart: 0,
     payload: row.payload,
     nextAttemptAt: lease.expiresAt,
     lastAttemptAt: null,

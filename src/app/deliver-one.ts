@@ -58,7 +58,8 @@ export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery
   freeDestination();
   const verdict: Verdict = refusal ? { kind: "permanent", error: refusal.message } : classifySendResult(result);
   const next = decideNextState({
-    attemptsMade: attemptNumber,
+    // Only the attempts of the current budget count: an operator's retry starts a fresh one.
+    attemptsMade: attemptNumber - delivery.attemptBudgetStart,
     verdict,
     policy: deps.backoff,
     now: deps.clock.now(),

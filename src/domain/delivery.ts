@@ -13,6 +13,11 @@ export interface Delivery {
   readonly status: DeliveryStatus;
   /** Attempts made so far. */
   readonly attempts: number;
+  /**
+   * Attempts made before the current attempt budget began: 0, or `attempts` at the moment an
+   * operator re-drove the delivery. Only attempts after it count against the maximum.
+   */
+  readonly attemptBudgetStart: number;
   readonly payload: Uint8Array;
   /** When the next attempt is due; null once the delivery is final. */
   readonly nextAttemptAt: Date | null;

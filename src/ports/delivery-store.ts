@@ -52,7 +52,31 @@ export interface DeliveryWithAttempts {
   readonly delivery: Delivery;
   /** Ordered by attempt number. */
   readonly attempts: readonly DeliveryAttempt[];
+  /** What operators did to it, oldest first. */
+  readonly actions: readonly OperatorAction[];
 }
+
+/** One operator action on a delivery, as recorded. */
+export interface OperatorAction {
+  readonly deliveryId: string;
+  /** `retry`, `resend` or `cancel`. */
+  readonly action: OperatorActionKind;
+  /** What came of it: `redriven`, `cancelled`, or why nothing changed (`already_sent`, `in_flight`, `not_pending`). */
+  readonly result: string;
+  readonly createdAt: Date;
+}
+
+export type OperatorActionKind = "retry" | "resend" | "cancel";
+
+/**
+ * What an operator's retry did: `redriven` (pending and due now; a failed or sent delivery with a
+ * fresh attempt budget), or nothing because it was `already_sent` (and no resend was asked),
+ * `in_flight` (an attempt holds its lease), or `not_found`.
+ */
+export type RedriveOutcome = "redriven" | "already_sent" | "in_flight" | "not_found";
+
+/** What an operator's cancel did: `cancelled`, or nothing because it was `not_pending` or `not_found`. */
+export type CancelOutcome = "cancelled" | "not_pending" | "not_found";
 
 /** Which deliveries to list; every field narrows the list, none widens it. */
 export interface DeliveryFilter {
@@ -120,6 +144,23 @@ export interface DeliveryStore {
   nextDueAt(): Promise<Date | null>;
 
   getDelivery(id: string): Promise<DeliveryWithAttempts | null>;
+
+  /**
+   * An operator's retry, in one statement: a failed delivery — or a sent one when `resend` — becomes
+   * pending, due at `now`, with a fresh attempt budget (`attemptBudgetStart` = `attempts`); a pending
+   * one not leased becomes due at `now`. A leased one (an attempt in flight) is left alone.
+   * Returns the outcome and the delivery as it is afterwards (null when not found).
+   */
+  redriveDelivery(params: { id: string; now: Date; resend: boolean }): Promise<{ outcome: RedriveOutcome; delivery: Delivery | null }>;
+
+  /**
+   * An operator's cancel, in one statement: a pending delivery becomes failed with last error
+   * `cancelled` and its lease is dropped, so an attempt in flight can no longer record itself.
+   */
+  cancelDelivery(params: { id: string; now: Date }): Promise<{ outcome: CancelOutcome; delivery: Delivery | null }>;
+
+  /** Records an operator action (the delivery must exist). */
+  recordOperatorAction(action: OperatorAction): Promise<void>;
 
   /**
    * Deliveries matching `filter`, newest first by id (ids are time-ordered), at most `limit`;

@@ -185,4 +185,51 @@ export function describeCompletionContract(context: ContractContext): void {
       expect(await context.db.deliveries.nextDueAt()).toEqual(second?.leaseExpiresAt);
     });
   });
+
+  describe("an operator's retry and cancel", () => {
+    it("retrying a failed delivery makes it pending, due now, with a fresh attempt budget; retrying a sent one needs resend", async () => {
+      const failed = await claimOne();
+      await complete(failed, { kind: "failed", error: "HTTP 500" }, attemptRecord(failed.id, { statusCode: 500, outcome: "failed" }));
+      const retried = await context.db.deliveries.redriveDelivery({ id: failed.id.toUpperCase(), now: at(60_000), resend: false });
+      expect(retried).toEqual({ outcome: "redriven", delivery: expect.objectContaining({ id: failed.id, status: "pending", attempts: 1, attemptBudgetStart: 1, nextAttemptAt: at(60_000) }) });
+      const [again] = await context.db.deliveries.claimDueDeliveries({ now: at(60_000), limit: 1, leaseMs: LEASE_MS });
+      expect(again?.id).toBe(failed.id);
+      await complete(again!, { kind: "sent" }, attemptRecord(failed.id, { attemptNumber: 2 }));
+      expect(await context.db.deliveries.redriveDelivery({ id: failed.id, now: at(70_000), resend: false })).toEqual({ outcome: "already_sent", delivery: null });
+      const resent = await context.db.deliveries.redriveDelivery({ id: failed.id, now: at(80_000), resend: true });
+      expect(resent.delivery).toMatchObject({ status: "pending", attempts: 2, attemptBudgetStart: 2, nextAttemptAt: at(80_000) });
+    });
+
+    it("retrying a pending delivery makes it due now without a new budget, and leaves a leased one to its attempt", async () => {
+      const leased = await claimOne(at(1));
+      // Due in a minute, not leased: a retry makes it due now.
+      const row = newDelivery({ createdAt: at(60_000) });
+      await context.db.deliveries.createDeliveries([row]);
+      const redriven = await context.db.deliveries.redriveDelivery({ id: row.id, now: at(2), resend: false });
+      expect(redriven.delivery).toMatchObject({ status: "pending", attemptBudgetStart: 0, nextAttemptAt: at(2) });
+      expect(await context.db.deliveries.redriveDelivery({ id: leased.id, now: at(2), resend: true })).toEqual({ outcome: "in_flight", delivery: null });
+      expect(await context.db.deliveries.redriveDelivery({ id: newDelivery().id, now: at(2), resend: true })).toEqual({ outcome: "not_found", delivery: null });
+      expect(await context.db.deliveries.redriveDelivery({ id: "not-a-uuid", now: at(2), resend: true })).toEqual({ outcome: "not_found", delivery: null });
+    });
+
+    it("cancelling a pending delivery fails it as cancelled, and the attempt in flight can no longer record itself", async () => {
+      const claimed = await claimOne();
+      const cancelled = await context.db.deliveries.cancelDelivery({ id: claimed.id, now: at(10) });
+      expect(cancelled).toEqual({ outcome: "cancelled", delivery: expect.objectContaining({ status: "failed", lastError: "cancelled", nextAttemptAt: null }) });
+      expect(await complete(claimed, { kind: "sent" })).toBe(false);
+      expect((await context.db.deliveries.getDelivery(claimed.id))?.delivery).toMatchObject({ status: "failed", lastError: "cancelled", attempts: 0 });
+      expect(await context.db.deliveries.cancelDelivery({ id: claimed.id, now: at(20) })).toEqual({ outcome: "not_pending", delivery: null });
+      expect(await context.db.deliveries.cancelDelivery({ id: newDelivery().id, now: at(20) })).toEqual({ outcome: "not_found", delivery: null });
+    });
+
+    it("records operator actions and shows them with the delivery, oldest first", async () => {
+      const claimed = await claimOne();
+      await context.db.deliveries.recordOperatorAction({ deliveryId: claimed.id, action: "retry", result: "in_flight", createdAt: at(1) });
+      await context.db.deliveries.recordOperatorAction({ deliveryId: claimed.id.toUpperCase(), action: "cancel", result: "cancelled", createdAt: at(2) });
+      expect((await context.db.deliveries.getDelivery(claimed.id))?.actions).toEqual([
+        { deliveryId: claimed.id, action: "retry", result: "in_flight", createdAt: at(1) },
+        { deliveryId: claimed.id, action: "cancel", result: "cancelled", createdAt: at(2) },
+      ]);
+    });
+  });
 }

@@ -33,7 +33,7 @@ describe("applyMigrations on Postgres", () => {
 
   it("the repository's migrations apply once; applying them again applies nothing", async () => {
     const sql = connect();
-    expect(await applyMigrations(sql)).toEqual([1, 2, 3]);
+    expect(await applyMigrations(sql)).toEqual([1, 2, 3, 4]);
     expect(await applyMigrations(sql)).toEqual([]);
     const tables = await sql<{ name: string }[]>`
       select table_name as name from information_schema.tables where table_schema = 'public' order by 1`;
@@ -43,6 +43,7 @@ describe("applyMigrations on Postgres", () => {
       "webhook_dead_letters",
       "webhook_deliveries",
       "webhook_delivery_attempts",
+      "webhook_operator_actions",
       "webhook_outbox",
     ]);
   });

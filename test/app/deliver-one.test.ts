@@ -49,6 +49,24 @@ describe("deliver one", () => {
     expect(found?.attempts.map((a) => [a.attemptNumber, a.statusCode, a.outcome])).toEqual([[1, 204, "sent"]]);
   });
 
+  it("gives a delivery re-driven by an operator a fresh budget: the full number of attempts again, the delays from the base again", async () => {
+    const { clock, deps, claim, stored, db } = await setup(finishedJob(), [response(500)]);
+    for (const wait of [0, 30_000, 60_000]) {
+      clock.advance(wait);
+      await deliverOne(deps, await claim());
+    }
+    expect(await stored()).toMatchObject({ status: "failed", attempts: 3 });
+    await db.deliveries.redriveDelivery({ id: (await stored()).id, now: clock.now(), resend: false });
+    const fourth = await deliverOne(deps, await claim());
+    expect(fourth.next).toEqual({ kind: "retry", at: new Date(clock.now().getTime() + 30_000), error: "HTTP 500" });
+    clock.advance(30_000);
+    await deliverOne(deps, await claim());
+    clock.advance(60_000);
+    const last = await deliverOne(deps, await claim());
+    expect(last.next).toEqual({ kind: "failed", error: "gave up after 3 attempts: HTTP 500" });
+    expect(await stored()).toMatchObject({ status: "failed", attempts: 6, attemptBudgetStart: 3 });
+  });
+
   it("schedules the next attempt one base delay later after a 500, then gives up after the last attempt", async () => {
     const { clock, deps, claim, stored } = await setup(finishedJob(), [response(500)]);
     const first = await deliverOne(deps, await claim());

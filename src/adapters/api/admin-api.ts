@@ -8,8 +8,10 @@ import type { Clock } from "../../ports/clock.ts";
 import type { Database } from "../../ports/database.ts";
 import type { SourceReadiness } from "../../ports/event-source.ts";
 import type { Logger } from "../../ports/logger.ts";
-import { attemptJson, deliveryJson } from "./delivery-json.ts";
+import { actionJson, attemptJson, deliveryJson } from "./delivery-json.ts";
 import { cursorAfter, parseDeliveryListQuery } from "./delivery-list-query.ts";
+import { cancelDelivery, retryDelivery } from "./operator-actions.ts";
+import { problem } from "./problem.ts";
 
 export interface AdminApiOptions {
   readonly db: Database;
@@ -25,9 +27,6 @@ export interface AdminApiOptions {
 
 /** Largest request body accepted by `/v1/*`, bytes. An event is well under 1 KiB. */
 const MAX_BODY_BYTES = 64 * 1024;
-
-const problem = (c: Context, status: 400 | 401 | 404 | 413 | 500 | 503, error: string, message: string) =>
-  c.json({ error, message }, status);
 
 /** The operators' HTTP API (Hono, web standards only: the same app serves on Node and Deno). */
 export function createAdminApi(options: AdminApiOptions): Hono {
@@ -104,8 +103,11 @@ function createV1Api(options: AdminApiOptions): Hono {
     const id = c.req.param("id");
     const found = isUuid(id) ? await db.deliveries.getDelivery(id.toLowerCase()) : null;
     if (found === null) return problem(c, 404, "not_found", `no delivery with id ${JSON.stringify(id)}`);
-    return c.json({ delivery: deliveryJson(found.delivery), attempts: found.attempts.map(attemptJson) });
+    return c.json({ delivery: deliveryJson(found.delivery), attempts: found.attempts.map(attemptJson), actions: found.actions.map(actionJson) });
   });
+
+  v1.post("/deliveries/:id/retry", (c) => retryDelivery(c, options));
+  v1.post("/deliveries/:id/cancel", (c) => cancelDelivery(c, options));
 
   v1.get("/jobs/:job_id/deliveries", async (c) => {
     const jobId = c.req.param("job_id");

@@ -1,4 +1,5 @@
 import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
+import type { OperatorAction } from "../../ports/delivery-store.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -12,6 +13,7 @@ export function deliveryJson(delivery: Delivery) {
     url: delivery.url,
     status: delivery.status,
     attempts: delivery.attempts,
+    attempt_budget_start: delivery.attemptBudgetStart,
     next_attempt_at: delivery.status === "pending" ? iso(delivery.nextAttemptAt) : null,
     last_attempt_at: iso(delivery.lastAttemptAt),
     last_error: delivery.lastError,
@@ -44,4 +46,8 @@ function payloadJson(payload: Uint8Array): unknown {
   } catch {
     return { undecodable_bytes: payload.length };
   }
+}
+
+export function actionJson(action: OperatorAction) {
+  return { action: action.action, result: action.result, created_at: iso(action.createdAt) };
 }

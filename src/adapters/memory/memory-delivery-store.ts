@@ -3,7 +3,7 @@ import { signingSecretsOf } from "../../domain/job.ts";
 import { stateAfter } from "../../domain/next-state.ts";
 import { isUuid } from "../../domain/uuid.ts";
 import { urlOrigin } from "../../domain/url-origin.ts";
-import type { ClaimedDelivery, CompleteAttempt, DeliveryFilter, DeliveryStore, DeliveryWithAttempts, LeaseRelease, NewDelivery } from "../../ports/delivery-store.ts";
+import type { CancelOutcome, ClaimedDelivery, CompleteAttempt, DeliveryFilter, RedriveOutcome, DeliveryStore, DeliveryWithAttempts, LeaseRelease, NewDelivery } from "../../ports/delivery-store.ts";
 import { canonicalUuid, cloneTables, copyBytes, type MemoryState, sqlStateError, type StoredDelivery } from "./memory-state.ts";
 
 /**
@@ -20,6 +20,9 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
     releaseLeases: async (params) => releaseLeases(state, params),
     nextDueAt: async () => nextDueAt(state),
     getDelivery: async (id) => getDelivery(state, id),
+    redriveDelivery: async (params) => redriveDelivery(state, params),
+    cancelDelivery: async (params) => cancelDelivery(state, params),
+    recordOperatorAction: async (action) => void state.tables.operatorActions.push({ ...action, deliveryId: action.deliveryId.toLowerCase() }),
     listDeliveries: async (params) => listDeliveries(state, params),
     listDeliveriesForJob: async (jobId) => listDeliveriesForJob(state, jobId),
   };
@@ -47,6 +50,7 @@ function insertDeliveries(state: MemoryState, rows: readonly NewDelivery[]): rea
       url: row.url,
       status: row.rejection === null ? "pending" : "failed",
       attempts: 0,
+      attemptBudgetStart: 0,
       payload: copyBytes(row.payload),
       nextAttemptAt: row.rejection === null ? (lease?.expiresAt ?? row.createdAt) : null,
       lastAttemptAt: null,
@@ -143,7 +147,28 @@ function getDelivery(state: MemoryState, id: string): DeliveryWithAttempts | nul
   const delivery = state.tables.deliveries.get(id.toLowerCase());
   if (delivery === undefined) return null;
   const attempts = (state.tables.attempts.get(delivery.id) ?? []).map((a) => ({ ...a }));
-  return { delivery: publicDelivery(delivery), attempts };
+  const actions = state.tables.operatorActions.filter((a) => a.deliveryId === delivery.id).map((a) => ({ ...a }));
+  return { delivery: publicDelivery(delivery), attempts, actions };
+}
+
+function redriveDelivery(state: MemoryState, { id, now, resend }: { id: string; now: Date; resend: boolean }): { outcome: RedriveOutcome; delivery: Delivery | null } {
+  const current = isUuid(id) ? state.tables.deliveries.get(id.toLowerCase()) : undefined;
+  if (current === undefined) return { outcome: "not_found", delivery: null };
+  if (current.status === "sent" && !resend) return { outcome: "already_sent", delivery: null };
+  if (current.status === "pending" && current.lockedUntil !== null && current.lockedUntil > now) return { outcome: "in_flight", delivery: null };
+  const attemptBudgetStart = current.status === "pending" ? current.attemptBudgetStart : current.attempts;
+  const next: StoredDelivery = { ...current, status: "pending", nextAttemptAt: now, attemptBudgetStart };
+  state.tables.deliveries.set(current.id, next);
+  return { outcome: "redriven", delivery: publicDelivery(next) };
+}
+
+function cancelDelivery(state: MemoryState, { id }: { id: string; now: Date }): { outcome: CancelOutcome; delivery: Delivery | null } {
+  const current = isUuid(id) ? state.tables.deliveries.get(id.toLowerCase()) : undefined;
+  if (current === undefined) return { outcome: "not_found", delivery: null };
+  if (current.status !== "pending") return { outcome: "not_pending", delivery: null };
+  const next: StoredDelivery = { ...current, status: "failed", nextAttemptAt: null, lastError: "cancelled", leaseToken: null, lockedUntil: null };
+  state.tables.deliveries.set(current.id, next);
+  return { outcome: "cancelled", delivery: publicDelivery(next) };
 }
 
 function listDeliveries(state: MemoryState, params: { filter: DeliveryFilter; limit: number; beforeId?: string }): readonly Delivery[] {

@@ -3,6 +3,7 @@ import type { Job } from "../../domain/job.ts";
 import { isUuid } from "../../domain/uuid.ts";
 import type { StoredDeadLetter } from "../../ports/dead-letters.ts";
 import type { OutboxEntry } from "../../ports/outbox.ts";
+import type { OperatorAction } from "../../ports/delivery-store.ts";
 
 /** A delivery row with the lease columns the port does not expose. */
 export interface StoredDelivery extends Delivery {
@@ -21,6 +22,7 @@ export interface MemoryTables {
   attempts: Map<string, DeliveryAttempt[]>;
   outbox: StoredOutboxEntry[];
   deadLetters: StoredDeadLetter[];
+  operatorActions: OperatorAction[];
   lastOutboxId: number;
   lastDeadLetterId: number;
 }
@@ -33,7 +35,7 @@ export interface MemoryState {
 }
 
 export function emptyTables(): MemoryTables {
-  return { deliveries: new Map(), attempts: new Map(), outbox: [], deadLetters: [], lastOutboxId: 0, lastDeadLetterId: 0 };
+  return { deliveries: new Map(), attempts: new Map(), outbox: [], deadLetters: [], operatorActions: [], lastOutboxId: 0, lastDeadLetterId: 0 };
 }
 
 // Rows hold only plain data (strings, numbers, Dates, Uint8Arrays), so structuredClone copies them whole.

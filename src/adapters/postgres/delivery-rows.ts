@@ -1,7 +1,8 @@
 import type { Delivery, DeliveryAttempt, DeliveryStatus, AttemptOutcome } from "../../domain/delivery.ts";
 import { signingSecretsOf } from "../../domain/job.ts";
 import type { SendErrorKind } from "../../domain/send-result.ts";
-import type { ClaimedDelivery } from "../../ports/delivery-store.ts";
+import type { ClaimedDelivery, OperatorAction } from "../../ports/delivery-store.ts";
+import type { OperatorActionRow } from "./sql/operator-actions.ts";
 import { secretOf } from "./job-rows.ts";
 import { toBytes } from "./sql-client.ts";
 
@@ -14,6 +15,7 @@ export interface DeliveryRow {
   url: string;
   status: DeliveryStatus;
   attempts: number;
+  attempt_budget_start: number;
   payload: Uint8Array;
   next_attempt_at: Date | null;
   last_attempt_at: Date | null;
@@ -53,6 +55,7 @@ export function toDelivery(row: DeliveryRow): Delivery {
     url: row.url,
     status: row.status,
     attempts: row.attempts,
+    attemptBudgetStart: row.attempt_budget_start,
     payload: toBytes(row.payload),
     nextAttemptAt: row.next_attempt_at,
     lastAttemptAt: row.last_attempt_at,
@@ -84,4 +87,8 @@ export function toAttempt(row: AttemptRow): DeliveryAttempt {
     location: row.location,
     outcome: row.outcome,
   };
+}
+
+export function toOperatorAction(row: OperatorActionRow): OperatorAction {
+  return { deliveryId: row.delivery_id, action: row.action, result: row.result, createdAt: row.created_at };
 }

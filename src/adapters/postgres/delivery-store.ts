@@ -1,7 +1,8 @@
 import { stateAfter } from "../../domain/next-state.ts";
 import { isUuid } from "../../domain/uuid.ts";
 import type { DeliveryStore, LeaseRef } from "../../ports/delivery-store.ts";
-import { toAttempt, toClaimedDelivery, toDelivery } from "./delivery-rows.ts";
+import { type DeliveryRow, toAttempt, toClaimedDelivery, toDelivery, toOperatorAction } from "./delivery-rows.ts";
+import { cancelDelivery } from "./sql/cancel-delivery.ts";
 import { claimDueDeliveries } from "./sql/claim-due-deliveries.ts";
 import { completeAttempts } from "./sql/complete-attempts.ts";
 import { getDelivery } from "./sql/get-delivery.ts";
@@ -10,6 +11,8 @@ import { listAttempts } from "./sql/list-attempts.ts";
 import { listDeliveries } from "./sql/list-deliveries.ts";
 import { listDeliveriesForJob } from "./sql/list-deliveries-for-job.ts";
 import { nextDueAt } from "./sql/next-due-at.ts";
+import { insertOperatorAction, listOperatorActions } from "./sql/operator-actions.ts";
+import { redriveDelivery } from "./sql/redrive-delivery.ts";
 import { releaseLeases } from "./sql/release-leases.ts";
 import type { SqlClient } from "./sql-client.ts";
 
@@ -56,8 +59,25 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
       const row = await getDelivery(sql, id);
       if (row === undefined) return null;
       const attempts = await listAttempts(sql, id);
-      return { delivery: toDelivery(row), attempts: attempts.map(toAttempt) };
+      const actions = await listOperatorActions(sql, id);
+      return { delivery: toDelivery(row), attempts: attempts.map(toAttempt), actions: actions.map(toOperatorAction) };
     },
+
+    async redriveDelivery(params) {
+      const row = isUuid(params.id) ? await redriveDelivery(sql, params) : undefined;
+      if (row === undefined) return { outcome: "not_found", delivery: null };
+      if (row.id !== null && row.id !== undefined) return { outcome: "redriven", delivery: toDelivery(row as DeliveryRow) };
+      return { outcome: row.leased_before ? "in_flight" : "already_sent", delivery: null };
+    },
+
+    async cancelDelivery(params) {
+      const row = isUuid(params.id) ? await cancelDelivery(sql, params) : undefined;
+      if (row === undefined) return { outcome: "not_found", delivery: null };
+      if (row.id !== null && row.id !== undefined) return { outcome: "cancelled", delivery: toDelivery(row as DeliveryRow) };
+      return { outcome: "not_pending", delivery: null };
+    },
+
+    recordOperatorAction: (action) => insertOperatorAction(sql, action),
 
     async listDeliveries({ filter, limit, beforeId }) {
       if (limit <= 0) return [];
