@@ -91,6 +91,7 @@ function describeCreateAndClaimContract(context: ContractContext): void {
           url: row.url,
           status: "pending",
           attempts: 0,
+          attemptBudgetStart: 0,
           payload: row.payload,
           nextAttemptAt: at(5),
           lastAttemptAt: null,
@@ -99,6 +100,7 @@ function describeCreateAndClaimContract(context: ContractContext): void {
           createdAt: at(5),
         },
         attempts: [],
+        actions: [],
       });
     });
 

@@ -56,9 +56,11 @@ describe("applyMigrations on Postgres", () => {
       insert into webhook_deliveries (id, job_id, event, url, created_at, webhook_id, payload, next_attempt_at, updated_at)
       values ('0190f0a0-0000-7000-8000-000000000001', gen_random_uuid(), 'job.succeeded', 'https://r.example/', now(),
               'msg_0190f0a0000070008000000000000001', '\\x7b7d'::bytea, now(), now())`;
-    expect(await applyMigrations(sql)).toEqual([2, 3]);
-    const [row] = await sql<{ webhook_id: string }[]>`select webhook_id from webhook_deliveries`;
+    expect(await applyMigrations(sql)).toEqual([2, 3, 4]);
+    const [row] = await sql<{ webhook_id: string; attempt_budget_start: number }[]>`select webhook_id, attempt_budget_start from webhook_deliveries`;
     expect(row?.webhook_id).toBe("msg_0190f0a0000070008000000000000001");
+    // 004: a row from before re-drives existed has its whole budget ahead of it.
+    expect(row?.attempt_budget_start).toBe(0);
     const indexes = await sql<{ name: string }[]>`
       select indexname as name from pg_indexes where tablename = 'webhook_deliveries' order by 1`;
     expect(indexes.map((i) => i.name)).toEqual(["webhook_deliveries_due_idx", "webhook_deliveries_job_event_key", "webhook_deliveries_pkey"]);
