@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createAdminApi } from "../../src/adapters/api/admin-api.ts";
 import { createMemoryDatabase } from "../../src/adapters/memory/memory-database.ts";
@@ -6,6 +5,7 @@ import { uuidV7 } from "../../src/adapters/uuid-v7.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
 import type { NewDelivery } from "../../src/ports/delivery-store.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
+import { newDelivery } from "../support/contract-subject.ts";
 
 const TOKEN = "admin-token-for-tests-0123";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -23,18 +23,7 @@ function setup() {
 /** A delivery row as intake would create it; ids are time-ordered like the dispatcher's. */
 function delivery(overrides: Partial<NewDelivery> = {}): NewDelivery {
   const id = uuidV7();
-  return {
-    id,
-    webhookId: `msg_${id.replaceAll("-", "")}`,
-    jobId: randomUUID(),
-    event: "job.succeeded",
-    url: "https://receiver.example/hook",
-    payload: new TextEncoder().encode("{}"),
-    traceId: null,
-    createdAt: new Date("2030-01-01T00:00:00Z"),
-    rejection: null,
-    ...overrides,
-  };
+  return newDelivery({ id, webhookId: `msg_${id.replaceAll("-", "")}`, url: "https://receiver.example/hook", ...overrides });
 }
 
 type Page = { data: { id: string; status: string; url: string; event: string }[]; next_cursor: string | null };
