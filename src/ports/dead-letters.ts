@@ -19,6 +19,17 @@ export interface DeadLetter {
   readonly createdAt: Date;
 }
 
+/** Which dead letters to list; every field narrows the list. */
+export interface DeadLetterFilter {
+  readonly source?: DeadLetter["source"];
+  /** The reason's code: the part before the first `:` (`unknown_job`, `invalid_json`, …). */
+  readonly reasonCode?: string;
+  /** Dead-lettered at or after this time. */
+  readonly createdAfter?: Date;
+  /** Dead-lettered before this time. */
+  readonly createdBefore?: Date;
+}
+
 export interface StoredDeadLetter extends DeadLetter {
   readonly id: string;
 }
@@ -27,6 +38,9 @@ export interface StoredDeadLetter extends DeadLetter {
 export interface DeadLetterStore {
   /** Inserts all rows in one statement. */
   recordDeadLetters(rows: readonly DeadLetter[]): Promise<void>;
-  /** Newest first. */
-  listDeadLetters(params: { limit: number }): Promise<readonly StoredDeadLetter[]>;
+  /**
+   * Newest first, at most `limit`, narrowed by `filter`; with `beforeId`, only older ones (a
+   * keyset page). A `beforeId` that is not a whole number matches nothing.
+   */
+  listDeadLetters(params: { limit: number; filter?: DeadLetterFilter; beforeId?: string }): Promise<readonly StoredDeadLetter[]>;
 }

@@ -165,6 +165,26 @@ export function describeRepositoriesContract(context: ContractContext): void {
       expect(await context.db.deadLetters.listDeadLetters({ limit: 1 })).toHaveLength(1);
     });
 
+    it("lists dead letters filtered by source, reason code and time, in keyset pages", async () => {
+      const letters = [
+        deadLetter({ source: "kafka", reason: "invalid_json: Unexpected token", createdAt: at(1) }),
+        deadLetter({ source: "outbox", reason: "unknown_job", createdAt: at(2) }),
+        deadLetter({ source: "kafka", reason: "unknown_job", createdAt: at(3) }),
+        deadLetter({ source: "api", reason: "job_not_finished: running", createdAt: at(4) }),
+      ];
+      for (const letter of letters) await context.db.deadLetters.recordDeadLetters([letter]);
+      const reasons = (list: readonly DeadLetter[]) => list.map((l) => `${l.source} ${l.reason}`);
+      const list = (params: Parameters<typeof context.db.deadLetters.listDeadLetters>[0]) => context.db.deadLetters.listDeadLetters(params);
+      expect(reasons(await list({ limit: 10, filter: { source: "kafka" } }))).toEqual(["kafka unknown_job", "kafka invalid_json: Unexpected token"]);
+      expect(reasons(await list({ limit: 10, filter: { reasonCode: "unknown_job" } }))).toEqual(["kafka unknown_job", "outbox unknown_job"]);
+      expect(reasons(await list({ limit: 10, filter: { reasonCode: "invalid_json" } }))).toEqual(["kafka invalid_json: Unexpected token"]);
+      expect(reasons(await list({ limit: 10, filter: { createdAfter: at(2), createdBefore: at(4) } }))).toEqual(["kafka unknown_job", "outbox unknown_job"]);
+      const first = await list({ limit: 3 });
+      const rest = await list({ limit: 3, beforeId: first[2]!.id });
+      expect(reasons([...first, ...rest])).toEqual(reasons([...letters].reverse()));
+      expect(await list({ limit: 3, beforeId: "x1" })).toEqual([]);
+    });
+
     it("recording no dead letters does nothing", async () => {
       await context.db.deadLetters.recordDeadLetters([]);
       expect(await context.db.deadLetters.listDeadLetters({ limit: 10 })).toEqual([]);

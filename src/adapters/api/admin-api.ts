@@ -8,8 +8,10 @@ import type { Clock } from "../../ports/clock.ts";
 import type { Database } from "../../ports/database.ts";
 import type { SourceReadiness } from "../../ports/event-source.ts";
 import type { Logger } from "../../ports/logger.ts";
-import { actionJson, attemptJson, deliveryJson } from "./delivery-json.ts";
-import { cursorAfter, parseDeliveryListQuery } from "./delivery-list-query.ts";
+import { actionJson, attemptJson, deadLetterJson, deliveryJson } from "./delivery-json.ts";
+import { parseDeadLetterListQuery, DEAD_LETTER_CURSOR } from "./dead-letter-list-query.ts";
+import { DELIVERY_CURSOR, parseDeliveryListQuery } from "./delivery-list-query.ts";
+import { cursorAfter, isProblem } from "./list-query.ts";
 import { cancelDelivery, retryDelivery } from "./operator-actions.ts";
 import { problem } from "./problem.ts";
 
@@ -98,6 +100,7 @@ function createV1Api(options: AdminApiOptions): Hono {
   });
 
   v1.get("/deliveries", (c) => listDeliveries(c, db));
+  v1.get("/dead-letters", (c) => listDeadLetters(c, db));
 
   v1.get("/deliveries/:id", async (c) => {
     const id = c.req.param("id");
@@ -121,10 +124,20 @@ function createV1Api(options: AdminApiOptions): Hono {
 /** `GET /v1/deliveries`: one page of the deliveries matching the query's filters, newest first. */
 async function listDeliveries(c: Context, db: Database): Promise<Response> {
   const query = parseDeliveryListQuery(new URL(c.req.url).searchParams);
-  if ("parameter" in query) return problem(c, 400, "invalid_parameter", `${query.parameter}: ${query.message}`);
+  if (isProblem(query)) return problem(c, 400, "invalid_parameter", `${query.parameter}: ${query.message}`);
   // One row more than the page tells whether another page follows.
   const rows = await db.deliveries.listDeliveries({ filter: query.filter, limit: query.limit + 1, beforeId: query.beforeId });
   const page = rows.slice(0, query.limit);
-  const nextCursor = rows.length > query.limit ? cursorAfter(page[page.length - 1]!.id) : null;
+  const nextCursor = rows.length > query.limit ? cursorAfter(DELIVERY_CURSOR, page[page.length - 1]!.id) : null;
   return c.json({ data: page.map(deliveryJson), next_cursor: nextCursor });
+}
+
+/** `GET /v1/dead-letters`: one page of the dead letters matching the query's filters, newest first. */
+async function listDeadLetters(c: Context, db: Database): Promise<Response> {
+  const query = parseDeadLetterListQuery(new URL(c.req.url).searchParams);
+  if (isProblem(query)) return problem(c, 400, "invalid_parameter", `${query.parameter}: ${query.message}`);
+  const rows = await db.deadLetters.listDeadLetters({ filter: query.filter, limit: query.limit + 1, beforeId: query.beforeId });
+  const page = rows.slice(0, query.limit);
+  const nextCursor = rows.length > query.limit ? cursorAfter(DEAD_LETTER_CURSOR, page[page.length - 1]!.id) : null;
+  return c.json({ data: page.map(deadLetterJson), next_cursor: nextCursor });
 }

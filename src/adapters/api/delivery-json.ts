@@ -1,4 +1,6 @@
 import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
+import { toBase64 } from "../../domain/encoding.ts";
+import type { StoredDeadLetter } from "../../ports/dead-letters.ts";
 import type { OperatorAction } from "../../ports/delivery-store.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -50,4 +52,23 @@ function payloadJson(payload: Uint8Array): unknown {
 
 export function actionJson(action: OperatorAction) {
   return { action: action.action, result: action.result, created_at: iso(action.createdAt) };
+}
+
+/** A dead letter as the API shows it; raw bytes (the Kafka message and key) in base64. */
+export function deadLetterJson(letter: StoredDeadLetter) {
+  return {
+    id: letter.id,
+    source: letter.source,
+    reason: letter.reason,
+    job_id: letter.jobId,
+    event: letter.event,
+    trace_id: letter.traceId,
+    topic: letter.topic,
+    partition: letter.partition,
+    offset: letter.offset,
+    last_offset: letter.lastOffset,
+    key_base64: letter.key === null ? null : toBase64(letter.key),
+    raw_base64: letter.raw === null ? null : toBase64(letter.raw),
+    created_at: iso(letter.createdAt),
+  };
 }

@@ -97,8 +97,16 @@ function makeMemoryDeadLetterStore(state: MemoryState): DeadLetterStore {
       }
     },
 
-    async listDeadLetters({ limit }): Promise<readonly StoredDeadLetter[]> {
-      return [...state.tables.deadLetters]
+    async listDeadLetters({ limit, filter = {}, beforeId }): Promise<readonly StoredDeadLetter[]> {
+      if (beforeId !== undefined && !/^\d{1,18}$/.test(beforeId)) return [];
+      const matches = (row: StoredDeadLetter) =>
+        (beforeId === undefined || Number(row.id) < Number(beforeId)) &&
+        (filter.source === undefined || row.source === filter.source) &&
+        (filter.reasonCode === undefined || row.reason.split(":")[0] === filter.reasonCode) &&
+        (filter.createdAfter === undefined || row.createdAt >= filter.createdAfter) &&
+        (filter.createdBefore === undefined || row.createdAt < filter.createdBefore);
+      return state.tables.deadLetters
+        .filter(matches)
         .sort((a, b) => Number(b.id) - Number(a.id))
         .slice(0, Math.max(0, limit))
         .map(copyDeadLetter);

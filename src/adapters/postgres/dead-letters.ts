@@ -10,8 +10,9 @@ export function makeDeadLetterStore(sql: SqlClient): DeadLetterStore {
       if (rows.length > 0) await insertDeadLetters(sql, rows);
     },
 
-    async listDeadLetters({ limit }) {
-      return limit <= 0 ? [] : (await listDeadLetters(sql, { limit })).map(toStoredDeadLetter);
+    async listDeadLetters(params) {
+      if (params.limit <= 0 || (params.beforeId !== undefined && !/^\d{1,18}$/.test(params.beforeId))) return [];
+      return (await listDeadLetters(sql, params)).map(toStoredDeadLetter);
     },
   };
 }

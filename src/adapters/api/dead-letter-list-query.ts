@@ -1,0 +1,33 @@
+import type { DeadLetter, DeadLetterFilter } from "../../ports/dead-letters.ts";
+import { isProblem, pageParameters, timeParameter, unknownOrRepeated, type PageRequest, type QueryProblem } from "./list-query.ts";
+
+/** A page request of `GET /v1/dead-letters`, parsed. */
+export interface DeadLetterListQuery extends PageRequest {
+  readonly filter: DeadLetterFilter;
+}
+
+/** The cursor kind of dead-letter pages. */
+export const DEAD_LETTER_CURSOR = "l1";
+const SOURCES: readonly DeadLetter["source"][] = ["outbox", "kafka", "api"];
+const KNOWN = ["source", "reason", "created_after", "created_before", "limit", "cursor"];
+
+/** Parses the query of `GET /v1/dead-letters`; `reason` is a reason code such as `unknown_job`. */
+export function parseDeadLetterListQuery(params: URLSearchParams): DeadLetterListQuery | QueryProblem {
+  const misuse = unknownOrRepeated(params, KNOWN);
+  if (misuse !== null) return misuse;
+  const filter: { -readonly [K in keyof DeadLetterFilter]: DeadLetterFilter[K] } = {};
+  const source = params.get("source");
+  if (source !== null && !SOURCES.includes(source as DeadLetter["source"])) return { parameter: "source", message: `must be one of ${SOURCES.join(", ")}` };
+  if (source !== null) filter.source = source as DeadLetter["source"];
+  const reason = params.get("reason");
+  if (reason !== null && !/^[a-z_]{1,64}$/.test(reason)) return { parameter: "reason", message: "must be a reason code such as unknown_job or invalid_json" };
+  if (reason !== null) filter.reasonCode = reason;
+  const createdAfter = timeParameter(params, "created_after");
+  if (isProblem(createdAfter)) return createdAfter;
+  const createdBefore = timeParameter(params, "created_before");
+  if (isProblem(createdBefore)) return createdBefore;
+  if (createdAfter !== undefined) filter.createdAfter = createdAfter;
+  if (createdBefore !== undefined) filter.createdBefore = createdBefore;
+  const page = pageParameters(params, DEAD_LETTER_CURSOR, (id) => /^\d{1,18}$/.test(id));
+  return isProblem(page) ? page : { ...page, filter };
+}

@@ -1,0 +1,69 @@
+/**
+ * What the list endpoints' query strings share: each parameter at most once, unknown ones
+ * refused (a misspelt filter must not silently list everything), RFC 3339 times, a page size,
+ * and an opaque keyset cursor.
+ */
+
+/** What was wrong with one query parameter, for a 400 that names it. */
+export interface QueryProblem {
+  readonly parameter: string;
+  readonly message: string;
+}
+
+/** A page: at most `limit` rows, and with a cursor only those before `beforeId`. */
+export interface PageRequest {
+  readonly limit: number;
+  readonly beforeId?: string;
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 200;
+/** An RFC 3339 timestamp with its offset, as the API writes them. */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+export const isProblem = (value: unknown): value is QueryProblem => typeof value === "object" && value !== null && "parameter" in value;
+
+/** The first parameter that is not in `known` or is given more than once. */
+export function unknownOrRepeated(params: URLSearchParams, known: readonly string[]): QueryProblem | null {
+  for (const name of new Set(params.keys())) {
+    if (!known.includes(name)) return { parameter: name, message: `unknown query parameter; use ${known.join(", ")}` };
+    if (params.getAll(name).length > 1) return { parameter: name, message: "given more than once" };
+  }
+  return null;
+}
+
+/** The time in parameter `name`, undefined when absent. */
+export function timeParameter(params: URLSearchParams, name: string): Date | undefined | QueryProblem {
+  const text = params.get(name);
+  if (text === null) return undefined;
+  const time = TIMESTAMP.test(text) ? new Date(text) : null;
+  if (time === null || Number.isNaN(time.getTime())) return { parameter: name, message: "must be an RFC 3339 timestamp such as 2030-01-01T00:00:00Z" };
+  return time;
+}
+
+/** `limit` and `cursor`; a cursor must be one `cursorAfter(kind, …)` made, holding an id `isId` accepts. */
+export function pageParameters(params: URLSearchParams, kind: string, isId: (id: string) => boolean): PageRequest | QueryProblem {
+  const limitText = params.get("limit");
+  const limit = limitText === null ? DEFAULT_PAGE_SIZE : /^\d{1,3}$/.test(limitText) ? Number(limitText) : NaN;
+  if (!(limit >= 1 && limit <= MAX_PAGE_SIZE)) return { parameter: "limit", message: `must be a whole number from 1 to ${MAX_PAGE_SIZE}` };
+  const cursor = params.get("cursor");
+  if (cursor === null) return { limit };
+  const decoded = fromBase64Url(cursor);
+  const beforeId = decoded?.startsWith(`${kind}:`) ? decoded.slice(kind.length + 1) : null;
+  if (beforeId === null || !isId(beforeId)) return { parameter: "cursor", message: "is not a cursor this API returned" };
+  return { limit, beforeId: beforeId.toLowerCase() };
+}
+
+/** The opaque cursor of the page after the one that ended with `lastId`. */
+export function cursorAfter(kind: string, lastId: string): string {
+  return btoa(`${kind}:${lastId}`).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text: string): string | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  try {
+    return atob(text.replaceAll("-", "+").replaceAll("_", "/"));
+  } catch {
+    return null;
+  }
+}
