@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { createAdminApi } from "../../src/adapters/api/admin-api.ts";
 import { createMemoryDatabase } from "../../src/adapters/memory/memory-database.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
-import type { DeadLetter } from "../../src/ports/dead-letters.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
+import { newDeadLetter } from "../support/contract-subject.ts";
 
 const TOKEN = "admin-token-for-tests-0123";
 
@@ -17,30 +17,15 @@ function setup() {
   return { db, app, get };
 }
 
-const letter = (overrides: Partial<DeadLetter>): DeadLetter => ({
-  source: "kafka",
-  reason: "unknown_job",
-  jobId: null,
-  event: null,
-  traceId: null,
-  raw: null,
-  topic: null,
-  partition: null,
-  offset: null,
-  lastOffset: null,
-  key: null,
-  createdAt: new Date("2030-01-01T00:00:00Z"),
-  ...overrides,
-});
 
 type Page = { data: { id: string; source: string; reason: string; raw_base64: string | null; offset: string | null }[]; next_cursor: string | null };
 
 describe("admin API, listing dead letters", () => {
   it("lists dead letters newest first, filtered by source and reason code, in pages with a cursor, raw bytes in base64", async () => {
     const { db, get } = setup();
-    await db.deadLetters.recordDeadLetters([letter({ reason: "invalid_json: Unexpected token", raw: new Uint8Array([0x00, 0xff]), topic: "t", partition: 1, offset: "7" })]);
-    await db.deadLetters.recordDeadLetters([letter({ source: "outbox" })]);
-    await db.deadLetters.recordDeadLetters([letter({ source: "api" })]);
+    await db.deadLetters.recordDeadLetters([newDeadLetter({ source: "kafka", reason: "invalid_json: Unexpected token", raw: new Uint8Array([0x00, 0xff]), topic: "t", partition: 1, offset: "7" })]);
+    await db.deadLetters.recordDeadLetters([newDeadLetter({ source: "outbox" })]);
+    await db.deadLetters.recordDeadLetters([newDeadLetter({ source: "api" })]);
     const first = (await get("/v1/dead-letters?limit=2")).body as unknown as Page;
     expect(first.data.map((l) => l.source)).toEqual(["api", "outbox"]);
     const second = (await get(`/v1/dead-letters?limit=2&cursor=${first.next_cursor}`)).body as unknown as Page;

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { DeadLetter } from "../../src/ports/dead-letters.ts";
 import { DataRefusedError } from "../../src/ports/transactor.ts";
-import { at, type ContractContext, type ContractOptions, newDelivery, T0 } from "../support/contract-subject.ts";
+import { at, type ContractContext, type ContractOptions, newDeadLetter, newDelivery, T0 } from "../support/contract-subject.ts";
 import { within } from "../support/wait-for.ts";
 
 /**
@@ -120,7 +120,7 @@ export function describeRepositoriesContract(context: ContractContext): void {
         context.db.transaction(async (tx) => {
           await tx.deliveries.createDeliveries([dropped]);
           await tx.outbox.appendEvent({ jobId: dropped.jobId, event: "job.succeeded", traceId: null, now: T0 });
-          await tx.deadLetters.recordDeadLetters([deadLetter({ reason: "unknown_job" })]);
+          await tx.deadLetters.recordDeadLetters([newDeadLetter({ reason: "unknown_job" })]);
           const attempt = { deliveryId: claimed.id, attemptNumber: 1, startedAt: T0, durationMs: 1, statusCode: 200, errorKind: null, errorMessage: null, responseBody: null, location: null, outcome: "sent" } as const;
           expect(await tx.deliveries.completeAttempt({ deliveryId: claimed.id, leaseToken: claimed.leaseToken, attempt, next: { kind: "sent" } })).toBe(true);
           throw failure;
@@ -146,7 +146,7 @@ export function describeRepositoriesContract(context: ContractContext): void {
 
   describe("dead letters", () => {
     it("dead letters round-trip with every field, newest first", async () => {
-      const fromKafka = deadLetter({
+      const fromKafka = newDeadLetter({
         source: "kafka",
         reason: "invalid_json: Unexpected token",
         raw: new Uint8Array([0x00, 0xff, 0x7b, 0xc3]),
@@ -157,7 +157,7 @@ export function describeRepositoriesContract(context: ContractContext): void {
         key: new Uint8Array([0x00, 0x01]),
         createdAt: at(1),
       });
-      const fromOutbox = deadLetter({ source: "outbox", reason: "unknown_job", jobId: randomUUID(), event: "job.failed", traceId: "t-1", createdAt: at(2) });
+      const fromOutbox = newDeadLetter({ source: "outbox", reason: "unknown_job", jobId: randomUUID(), event: "job.failed", traceId: "t-1", createdAt: at(2) });
       await context.db.deadLetters.recordDeadLetters([fromKafka, fromOutbox]);
       const listed = await context.db.deadLetters.listDeadLetters({ limit: 10 });
       expect(listed.map(({ id: _id, ...rest }) => rest)).toEqual([fromOutbox, fromKafka]);
@@ -167,10 +167,10 @@ export function describeRepositoriesContract(context: ContractContext): void {
 
     it("lists dead letters filtered by source, reason code and time, in keyset pages", async () => {
       const letters = [
-        deadLetter({ source: "kafka", reason: "invalid_json: Unexpected token", createdAt: at(1) }),
-        deadLetter({ source: "outbox", reason: "unknown_job", createdAt: at(2) }),
-        deadLetter({ source: "kafka", reason: "unknown_job", createdAt: at(3) }),
-        deadLetter({ source: "api", reason: "job_not_finished: running", createdAt: at(4) }),
+        newDeadLetter({ source: "kafka", reason: "invalid_json: Unexpected token", createdAt: at(1) }),
+        newDeadLetter({ source: "outbox", reason: "unknown_job", createdAt: at(2) }),
+        newDeadLetter({ source: "kafka", reason: "unknown_job", createdAt: at(3) }),
+        newDeadLetter({ source: "api", reason: "job_not_finished: running", createdAt: at(4) }),
       ];
       for (const letter of letters) await context.db.deadLetters.recordDeadLetters([letter]);
       const reasons = (list: readonly DeadLetter[]) => list.map((l) => `${l.source} ${l.reason}`);
@@ -240,22 +240,4 @@ export function describeRepositoriesContract(context: ContractContext): void {
       await expect(context.db.ping()).resolves.toBeUndefined();
     });
   });
-}
-
-function deadLetter(overrides: Partial<DeadLetter>): DeadLetter {
-  return {
-    source: "api",
-    reason: "unknown_job",
-    jobId: null,
-    event: null,
-    traceId: null,
-    raw: null,
-    topic: null,
-    partition: null,
-    offset: null,
-    lastOffset: null,
-    key: null,
-    createdAt: T0,
-    ...overrides,
-  };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { DeliveryAttempt } from "../../src/domain/delivery.ts";
+import type { DeadLetter } from "../../src/ports/dead-letters.ts";
 import type { Database } from "../../src/ports/database.ts";
 import type { NewDelivery } from "../../src/ports/delivery-store.ts";
 
@@ -75,6 +76,25 @@ export function attemptRecord(deliveryId: string, overrides: Partial<DeliveryAtt
     responseBody: "ok",
     location: null,
     outcome: "sent",
+    ...overrides,
+  };
+}
+
+/** A dead letter from the API with every optional field empty; `overrides` fill what a case needs. */
+export function newDeadLetter(overrides: Partial<DeadLetter>): DeadLetter {
+  return {
+    source: "api",
+    reason: "unknown_job",
+    jobId: null,
+    event: null,
+    traceId: null,
+    raw: null,
+    topic: null,
+    partition: null,
+    offset: null,
+    lastOffset: null,
+    key: null,
+    createdAt: T0,
     ...overrides,
   };
 }

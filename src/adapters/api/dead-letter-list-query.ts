@@ -1,5 +1,5 @@
 import type { DeadLetter, DeadLetterFilter } from "../../ports/dead-letters.ts";
-import { isProblem, pageParameters, timeParameter, unknownOrRepeated, type PageRequest, type QueryProblem } from "./list-query.ts";
+import { creationWindow, isProblem, pageParameters, unknownOrRepeated, type PageRequest, type QueryProblem } from "./list-query.ts";
 
 /** A page request of `GET /v1/dead-letters`, parsed. */
 export interface DeadLetterListQuery extends PageRequest {
@@ -22,12 +22,8 @@ export function parseDeadLetterListQuery(params: URLSearchParams): DeadLetterLis
   const reason = params.get("reason");
   if (reason !== null && !/^[a-z_]{1,64}$/.test(reason)) return { parameter: "reason", message: "must be a reason code such as unknown_job or invalid_json" };
   if (reason !== null) filter.reasonCode = reason;
-  const createdAfter = timeParameter(params, "created_after");
-  if (isProblem(createdAfter)) return createdAfter;
-  const createdBefore = timeParameter(params, "created_before");
-  if (isProblem(createdBefore)) return createdBefore;
-  if (createdAfter !== undefined) filter.createdAfter = createdAfter;
-  if (createdBefore !== undefined) filter.createdBefore = createdBefore;
+  const window = creationWindow(params);
+  if (isProblem(window)) return window;
   const page = pageParameters(params, DEAD_LETTER_CURSOR, (id) => /^\d{1,18}$/.test(id));
-  return isProblem(page) ? page : { ...page, filter };
+  return isProblem(page) ? page : { ...page, filter: { ...filter, ...window } };
 }

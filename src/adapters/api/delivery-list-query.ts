@@ -1,7 +1,7 @@
 import type { DeliveryStatus } from "../../domain/delivery.ts";
 import { isUuid } from "../../domain/uuid.ts";
 import type { DeliveryFilter } from "../../ports/delivery-store.ts";
-import { isProblem, pageParameters, timeParameter, unknownOrRepeated, type PageRequest, type QueryProblem } from "./list-query.ts";
+import { creationWindow, isProblem, pageParameters, unknownOrRepeated, type PageRequest, type QueryProblem } from "./list-query.ts";
 
 /** A page request of `GET /v1/deliveries`, parsed. */
 export interface DeliveryListQuery extends PageRequest {
@@ -32,12 +32,8 @@ export function parseDeliveryListQuery(params: URLSearchParams): DeliveryListQue
   const origin = params.get("origin");
   if (origin !== null && !ORIGIN.test(origin)) return { parameter: "origin", message: "must be scheme://host or scheme://host:port, without a path" };
   if (origin !== null) filter.origin = origin.toLowerCase();
-  const createdAfter = timeParameter(params, "created_after");
-  if (isProblem(createdAfter)) return createdAfter;
-  const createdBefore = timeParameter(params, "created_before");
-  if (isProblem(createdBefore)) return createdBefore;
-  if (createdAfter !== undefined) filter.createdAfter = createdAfter;
-  if (createdBefore !== undefined) filter.createdBefore = createdBefore;
+  const window = creationWindow(params);
+  if (isProblem(window)) return window;
   const page = pageParameters(params, DELIVERY_CURSOR, isUuid);
-  return isProblem(page) ? page : { ...page, filter };
+  return isProblem(page) ? page : { ...page, filter: { ...filter, ...window } };
 }

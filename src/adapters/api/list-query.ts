@@ -41,6 +41,15 @@ export function timeParameter(params: URLSearchParams, name: string): Date | und
   return time;
 }
 
+/** `created_after` (inclusive) and `created_before` (exclusive), each optional. */
+export function creationWindow(params: URLSearchParams): { createdAfter?: Date; createdBefore?: Date } | QueryProblem {
+  const createdAfter = timeParameter(params, "created_after");
+  if (isProblem(createdAfter)) return createdAfter;
+  const createdBefore = timeParameter(params, "created_before");
+  if (isProblem(createdBefore)) return createdBefore;
+  return { ...(createdAfter === undefined ? {} : { createdAfter }), ...(createdBefore === undefined ? {} : { createdBefore }) };
+}
+
 /** `limit` and `cursor`; a cursor must be one `cursorAfter(kind, …)` made, holding an id `isId` accepts. */
 export function pageParameters(params: URLSearchParams, kind: string, isId: (id: string) => boolean): PageRequest | QueryProblem {
   const limitText = params.get("limit");
