@@ -2,7 +2,6 @@ import { Hono, type Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { parseWebhookEvent } from "../../domain/event.ts";
 import { isUuid } from "../../domain/uuid.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type { Database } from "../../ports/database.ts";
@@ -13,6 +12,7 @@ import { parseDeadLetterListQuery, DEAD_LETTER_CURSOR } from "./dead-letter-list
 import { DELIVERY_CURSOR, parseDeliveryListQuery } from "./delivery-list-query.ts";
 import { cursorAfter, isProblem } from "./list-query.ts";
 import { cancelDelivery, retryDelivery } from "./operator-actions.ts";
+import { MAX_BATCH_BODY_BYTES, postEvents } from "./events-route.ts";
 import { problem } from "./problem.ts";
 
 export interface AdminApiOptions {
@@ -62,7 +62,7 @@ export function createAdminApi(options: AdminApiOptions): Hono {
 
 /** `/v1/*`: bearer-token and body-size guarded; queue an event, read deliveries. */
 function createV1Api(options: AdminApiOptions): Hono {
-  const { db, logger } = options;
+  const { db } = options;
   const v1 = new Hono();
   v1.use(
     "*",
@@ -75,29 +75,14 @@ function createV1Api(options: AdminApiOptions): Hono {
           invalidToken: { message: { error: "unauthorized", message: "invalid token" } },
         }),
   );
-  v1.use(
-    "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => problem(c, 413, "payload_too_large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`),
-    }),
-  );
+  // A batch of events may be larger than any other request; one event is held to 64 KiB by its route.
+  const limitTo = (maxSize: number) =>
+    bodyLimit({ maxSize, onError: (c) => problem(c, 413, "payload_too_large", `request bodies here are limited to ${maxSize} bytes`) });
+  const batchLimit = limitTo(MAX_BATCH_BODY_BYTES);
+  const otherLimit = limitTo(MAX_BODY_BYTES);
+  v1.use("*", (c, next) => (c.req.method === "POST" && c.req.path.endsWith("/v1/events") ? batchLimit(c, next) : otherLimit(c, next)));
 
-  v1.post("/events", async (c) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(await c.req.text());
-    } catch (error) {
-      return problem(c, 400, "invalid_json", error instanceof Error ? error.message : "the body is not JSON");
-    }
-    const parsed = parseWebhookEvent(body);
-    if (!parsed.ok) return problem(c, 400, "invalid_event", parsed.reason);
-    const { jobId, event, traceId } = parsed.event;
-    const outboxId = await db.outbox.appendEvent({ jobId, event, traceId, now: options.clock.now() });
-    options.onEventAppended();
-    logger.info("event queued on the outbox", { outbox_id: outboxId, job_id: jobId, event, trace_id: traceId });
-    return c.json({ outbox_id: outboxId, job_id: jobId, event, trace_id: traceId }, 202);
-  });
+  v1.post("/events", (c) => postEvents(c, options));
 
   v1.get("/deliveries", (c) => listDeliveries(c, db));
   v1.get("/dead-letters", (c) => listDeadLetters(c, db));
