@@ -10,7 +10,7 @@ import type { Logger } from "../../ports/logger.ts";
 import { actionJson, attemptJson, deadLetterJson, deliveryJson } from "./delivery-json.ts";
 import { parseDeadLetterListQuery, DEAD_LETTER_CURSOR } from "./dead-letter-list-query.ts";
 import { DELIVERY_CURSOR, parseDeliveryListQuery } from "./delivery-list-query.ts";
-import { cursorAfter, isProblem } from "./list-query.ts";
+import { isProblem, pageOf } from "./list-query.ts";
 import { cancelDelivery, retryDelivery } from "./operator-actions.ts";
 import { MAX_BATCH_BODY_BYTES, postEvents } from "./events-route.ts";
 import { problem } from "./problem.ts";
@@ -110,10 +110,8 @@ function createV1Api(options: AdminApiOptions): Hono {
 async function listDeliveries(c: Context, db: Database): Promise<Response> {
   const query = parseDeliveryListQuery(new URL(c.req.url).searchParams);
   if (isProblem(query)) return problem(c, 400, "invalid_parameter", `${query.parameter}: ${query.message}`);
-  // One row more than the page tells whether another page follows.
   const rows = await db.deliveries.listDeliveries({ filter: query.filter, limit: query.limit + 1, beforeId: query.beforeId });
-  const page = rows.slice(0, query.limit);
-  const nextCursor = rows.length > query.limit ? cursorAfter(DELIVERY_CURSOR, page[page.length - 1]!.id) : null;
+  const { page, nextCursor } = pageOf(rows, query.limit, DELIVERY_CURSOR);
   return c.json({ data: page.map(deliveryJson), next_cursor: nextCursor });
 }
 
@@ -122,7 +120,6 @@ async function listDeadLetters(c: Context, db: Database): Promise<Response> {
   const query = parseDeadLetterListQuery(new URL(c.req.url).searchParams);
   if (isProblem(query)) return problem(c, 400, "invalid_parameter", `${query.parameter}: ${query.message}`);
   const rows = await db.deadLetters.listDeadLetters({ filter: query.filter, limit: query.limit + 1, beforeId: query.beforeId });
-  const page = rows.slice(0, query.limit);
-  const nextCursor = rows.length > query.limit ? cursorAfter(DEAD_LETTER_CURSOR, page[page.length - 1]!.id) : null;
+  const { page, nextCursor } = pageOf(rows, query.limit, DEAD_LETTER_CURSOR);
   return c.json({ data: page.map(deadLetterJson), next_cursor: nextCursor });
 }

@@ -14,11 +14,11 @@ interface EventsDeps {
 }
 
 /** Largest body of one event, bytes. An event is well under 1 KiB. */
-export const MAX_EVENT_BODY_BYTES = 64 * 1024;
+const MAX_EVENT_BODY_BYTES = 64 * 1024;
 /** Largest body of a batch, bytes: 1,000 events with room for long trace ids. */
 export const MAX_BATCH_BODY_BYTES = 1024 * 1024;
 /** Most events in one batch. */
-export const MAX_BATCH_EVENTS = 1_000;
+const MAX_BATCH_EVENTS = 1_000;
 
 type Result = { index: number; outbox_id: string; job_id: string; event: string } | { index: number; error: string; message: string };
 

@@ -16,8 +16,8 @@ export interface PageRequest {
   readonly beforeId?: string;
 }
 
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 200;
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 200;
 /** An RFC 3339 timestamp with its offset, as the API writes them. */
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -33,7 +33,7 @@ export function unknownOrRepeated(params: URLSearchParams, known: readonly strin
 }
 
 /** The time in parameter `name`, undefined when absent. */
-export function timeParameter(params: URLSearchParams, name: string): Date | undefined | QueryProblem {
+function timeParameter(params: URLSearchParams, name: string): Date | undefined | QueryProblem {
   const text = params.get(name);
   if (text === null) return undefined;
   const time = TIMESTAMP.test(text) ? new Date(text) : null;
@@ -61,6 +61,15 @@ export function pageParameters(params: URLSearchParams, kind: string, isId: (id:
   const beforeId = decoded?.startsWith(`${kind}:`) ? decoded.slice(kind.length + 1) : null;
   if (beforeId === null || !isId(beforeId)) return { parameter: "cursor", message: "is not a cursor this API returned" };
   return { limit, beforeId: beforeId.toLowerCase() };
+}
+
+/**
+ * The page out of `rows` read with `limit + 1`: its first `limit` rows, and the cursor of the next
+ * page when the extra row shows there is one (null on the last page).
+ */
+export function pageOf<T extends { readonly id: string }>(rows: readonly T[], limit: number, kind: string): { page: readonly T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  return { page, nextCursor: rows.length > limit ? cursorAfter(kind, page[page.length - 1]!.id) : null };
 }
 
 /** The opaque cursor of the page after the one that ended with `lastId`. */
