@@ -72,6 +72,9 @@ const api = createAdminApi({
   logger: logger.child({ component: "api" }),
   sources: () => dispatcher.sources.map((source) => ({ name: source.name, ...source.readiness() })),
   onEventAppended: () => dispatcher.outboxPoller.wake(),
+  newId: () => uuidV7(),
+  onReplayCreated: () => dispatcher.replayRunner.wake(),
+  reprocessDeadLetter: dispatcher.reprocessDeadLetter,
 });
 const server = await runtime.serve({ fetch: api.fetch, port: config.httpPort, hostname: config.httpHost });
 if (config.adminToken === null) logger.warn("ADMIN_TOKEN is not set: the /v1 admin API answers 401 to every call");

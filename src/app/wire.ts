@@ -1,6 +1,7 @@
 import type { HmacSha256 } from "../domain/signer.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { Database } from "../ports/database.ts";
+import type { ReprocessDeadLetter } from "../ports/dead-letters.ts";
 import type { EventSource, IncomingEvent } from "../ports/event-source.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { WebhookSender } from "../ports/webhook-sender.ts";
@@ -11,6 +12,8 @@ import { deliverOne, type DeliverOneDeps } from "./deliver-one.ts";
 import { createIntake } from "./intake.ts";
 import { acceptIsolatingRefusals } from "./isolate-refusals.ts";
 import { createOutboxPoller, type OutboxPoller } from "./outbox-poller.ts";
+import { createReplayRunner, type ReplayRunner } from "./replay-runner.ts";
+import { reprocessDeadLetter } from "./reprocess-dead-letter.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
 
 export interface DispatcherDeps {
@@ -33,6 +36,10 @@ export interface Dispatcher {
   readonly acceptBatch: AcceptBatch;
   readonly scheduler: Scheduler;
   readonly outboxPoller: OutboxPoller;
+  /** Bulk replays, in batches behind the due deliveries. */
+  readonly replayRunner: ReplayRunner;
+  /** An operator's reprocessing of one dead letter. */
+  readonly reprocessDeadLetter: ReprocessDeadLetter;
   /** Every input: the outbox poller, plus Kafka when configured. */
   readonly sources: readonly EventSource[];
   /** Runs every source and the scheduler until `signal` aborts; resolves once in-flight work is drained. */
@@ -51,6 +58,10 @@ const COMPLETION_BATCH = 256;
  * a batch of 500 events could otherwise hold 500 MiB; past this the batch is taken in turns.
  */
 const INTAKE_BODY_BUDGET_BYTES = 16 * 1024 * 1024;
+/** Most deliveries one replay batch re-drives; and a batch waits while this many are due already. */
+const REPLAY_BATCH = 1_000;
+/** How often a replay waiting for the due deliveries to drain looks again, ms. */
+const REPLAY_WAIT_MS = 200;
 
 /** Composes the use cases from their dependencies. The one place where the app is wired by hand. */
 export function wireDispatcher(
@@ -75,9 +86,10 @@ export function wireDispatcher(
   const bodyLimits = { maxPayloadBytes: config.maxPayloadBytes, maxTotalBytes: INTAKE_BODY_BUDGET_BYTES };
   // New deliveries that fit in free slots are created leased and start at once, without a
   // claim; the rest wait in the database for the scheduler.
+  const accept = { newId: deps.newId, now, logger: intakeLogger, bodyLimits };
   const intake = createIntake({
     transaction: db.transaction,
-    accept: { newId: deps.newId, now, logger: intakeLogger, bodyLimits },
+    accept,
     slots: scheduler,
     leaseMs,
   });
@@ -94,14 +106,26 @@ export function wireDispatcher(
   const acceptBatch: AcceptBatch = (events) =>
     acceptIsolatingRefusals(refusalDeps, events, (part) => intake({ maxEvents: part.length, take: async () => part }));
   const sources = [outboxPoller, ...(options.inputs?.(acceptBatch) ?? [])];
+  const replayRunner = createReplayRunner({
+    transaction: db.transaction,
+    now,
+    logger: logger.child({ component: "replay" }),
+    wakeScheduler: () => scheduler.wake(),
+    batchSize: REPLAY_BATCH,
+    maxDue: REPLAY_BATCH,
+    pollIntervalMs: config.pollIntervalMs,
+    waitIntervalMs: REPLAY_WAIT_MS,
+  });
   return {
     acceptBatch,
     scheduler,
     outboxPoller,
+    replayRunner,
+    reprocessDeadLetter: (id) => reprocessDeadLetter({ transaction: db.transaction, accept, wakeScheduler: () => scheduler.wake() }, id),
     sources,
     async run(signal) {
       // Sources stop first so nothing new is claimed from them; the scheduler then drains.
-      await Promise.all([...sources.map((source) => source.run(signal)), scheduler.run(signal)]);
+      await Promise.all([...sources.map((source) => source.run(signal)), replayRunner.run(signal), scheduler.run(signal)]);
     },
   };
 }

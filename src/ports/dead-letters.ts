@@ -28,11 +28,32 @@ export interface DeadLetterFilter {
   readonly createdAfter?: Date;
   /** Dead-lettered before this time. */
   readonly createdBefore?: Date;
+  /** Only those reprocessed into a delivery (true), or only those not (false). */
+  readonly reprocessed?: boolean;
 }
 
 export interface StoredDeadLetter extends DeadLetter {
   readonly id: string;
+  /** When an operator reprocessed it into a delivery; null until then. */
+  readonly reprocessedAt: Date | null;
+  /** The delivery it became, once reprocessed. */
+  readonly deliveryId: string | null;
 }
+
+/**
+ * What reprocessing one dead letter did: it became a delivery (`reprocessed`; `existed` when the
+ * delivery of its job and event was there already), or nothing changed because it was
+ * `already_reprocessed`, is `not_found`, or was `refused` (the reason says why: `unknown_job`,
+ * `job_not_finished: …`, `no_webhook_url`, `not_reprocessable: …`).
+ */
+export type ReprocessOutcome =
+  | { readonly outcome: "reprocessed"; readonly deliveryId: string; readonly existed: boolean }
+  | { readonly outcome: "already_reprocessed"; readonly deliveryId: string | null }
+  | { readonly outcome: "refused"; readonly reason: string }
+  | { readonly outcome: "not_found" };
+
+/** Reprocesses one dead letter by id: reads its job again and, if it can be delivered now, creates the delivery. */
+export type ReprocessDeadLetter = (id: string) => Promise<ReprocessOutcome>;
 
 /** Events that could not become deliveries, kept with their reason for operators. */
 export interface DeadLetterStore {
@@ -43,4 +64,8 @@ export interface DeadLetterStore {
    * keyset page). A `beforeId` that is not a whole number matches nothing.
    */
   listDeadLetters(params: { limit: number; filter?: DeadLetterFilter; beforeId?: string }): Promise<readonly StoredDeadLetter[]>;
+  /** One dead letter by id, locked until the transaction ends; null when there is none (or the id is not a whole number). */
+  lockDeadLetter(id: string): Promise<StoredDeadLetter | null>;
+  /** Marks a dead letter reprocessed into `deliveryId`. */
+  markReprocessed(params: { id: string; deliveryId: string; now: Date }): Promise<void>;
 }

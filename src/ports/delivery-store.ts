@@ -59,14 +59,16 @@ export interface DeliveryWithAttempts {
 /** One operator action on a delivery, as recorded. */
 export interface OperatorAction {
   readonly deliveryId: string;
-  /** `retry`, `resend` or `cancel`. */
+  /** `retry`, `resend`, `cancel`, or `replay` (re-driven by a bulk replay). */
   readonly action: OperatorActionKind;
   /** What came of it: `redriven`, `cancelled`, or why nothing changed (`already_sent`, `in_flight`, `not_pending`). */
   readonly result: string;
   readonly createdAt: Date;
+  /** The replay that re-drove the delivery, for a `replay` action. */
+  readonly replayId?: string | null;
 }
 
-export type OperatorActionKind = "retry" | "resend" | "cancel";
+export type OperatorActionKind = "retry" | "resend" | "cancel" | "replay";
 
 /**
  * What an operator's retry did: `redriven` (pending and due now; a failed or sent delivery with a

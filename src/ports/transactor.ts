@@ -2,6 +2,7 @@ import type { DeadLetterStore } from "./dead-letters.ts";
 import type { DeliveryStore } from "./delivery-store.ts";
 import type { JobReader } from "./job-reader.ts";
 import type { Outbox } from "./outbox.ts";
+import type { ReplayStore } from "./replays.ts";
 
 /** Every repository, bound to one connection or transaction. */
 export interface Repositories {
@@ -9,6 +10,7 @@ export interface Repositories {
   readonly deliveries: DeliveryStore;
   readonly deadLetters: DeadLetterStore;
   readonly outbox: Outbox;
+  readonly replays: ReplayStore;
 }
 
 /**

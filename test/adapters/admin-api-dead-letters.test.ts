@@ -4,12 +4,13 @@ import { createMemoryDatabase } from "../../src/adapters/memory/memory-database.
 import { systemClock } from "../../src/adapters/system-clock.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
 import { newDeadLetter } from "../support/contract-subject.ts";
+import { operatorParts } from "../support/operator-parts.ts";
 
 const TOKEN = "admin-token-for-tests-0123";
 
 function setup() {
   const db = createMemoryDatabase();
-  const app = createAdminApi({ db, adminToken: TOKEN, clock: systemClock, logger: noopLogger, sources: () => [], onEventAppended: () => {} });
+  const app = createAdminApi({ ...operatorParts(db), db, adminToken: TOKEN, clock: systemClock, logger: noopLogger, sources: () => [], onEventAppended: () => {} });
   const get = async (path: string) => {
     const response = await app.request(path, { headers: { authorization: `Bearer ${TOKEN}` } });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };

@@ -4,6 +4,7 @@ import { createAdminApi } from "../../src/adapters/api/admin-api.ts";
 import { createMemoryDatabase } from "../../src/adapters/memory/memory-database.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
+import { operatorParts } from "../support/operator-parts.ts";
 
 const TOKEN = "admin-token-for-tests-0123";
 
@@ -22,7 +23,7 @@ function setup(options: { failAppendAt?: number } = {}) {
         },
       }),
     );
-  const app = createAdminApi({ db: { ...db, transaction }, adminToken: TOKEN, clock: systemClock, logger: noopLogger, sources: () => [], onEventAppended: () => appended++ });
+  const app = createAdminApi({ ...operatorParts(db), db: { ...db, transaction }, adminToken: TOKEN, clock: systemClock, logger: noopLogger, sources: () => [], onEventAppended: () => appended++ });
   const post = async (body: string) => {
     const response = await app.request("/v1/events", { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };

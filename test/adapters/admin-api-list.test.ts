@@ -6,13 +6,14 @@ import { systemClock } from "../../src/adapters/system-clock.ts";
 import type { NewDelivery } from "../../src/ports/delivery-store.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
 import { newDelivery } from "../support/contract-subject.ts";
+import { operatorParts } from "../support/operator-parts.ts";
 
 const TOKEN = "admin-token-for-tests-0123";
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 function setup() {
   const db = createMemoryDatabase();
-  const app = createAdminApi({ db, adminToken: TOKEN, clock: systemClock, logger: noopLogger, sources: () => [], onEventAppended: () => {} });
+  const app = createAdminApi({ ...operatorParts(db), db, adminToken: TOKEN, clock: systemClock, logger: noopLogger, sources: () => [], onEventAppended: () => {} });
   const get = async (path: string) => {
     const response = await app.request(path, { headers: auth });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };

@@ -7,13 +7,14 @@ import { acceptEvents } from "../../src/app/accept-events.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
 import { attemptRecord } from "../support/contract-subject.ts";
 import { bodyLimits, finishedJob } from "../support/app-fixtures.ts";
+import { operatorParts } from "../support/operator-parts.ts";
 
 const TOKEN = "admin-token-for-tests-0123";
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 async function setup() {
   const db = createMemoryDatabase();
-  const app = createAdminApi({ db, adminToken: TOKEN, clock: systemClock, logger: noopLogger, sources: () => [], onEventAppended: () => {} });
+  const app = createAdminApi({ ...operatorParts(db), db, adminToken: TOKEN, clock: systemClock, logger: noopLogger, sources: () => [], onEventAppended: () => {} });
   const job = finishedJob();
   db.putJob(job);
   await db.transaction((tx) =>

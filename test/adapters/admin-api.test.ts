@@ -6,6 +6,7 @@ import { systemClock } from "../../src/adapters/system-clock.ts";
 import { acceptEvents } from "../../src/app/accept-events.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
 import { bodyLimits, capturingLogger, finishedJob, SECRET } from "../support/app-fixtures.ts";
+import { operatorParts } from "../support/operator-parts.ts";
 
 const TOKEN = "admin-token-for-tests-0123";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -14,7 +15,7 @@ function setup(options: { adminToken?: string | null; pingFails?: boolean; sourc
   const db = createMemoryDatabase();
   const logger = capturingLogger();
   let appended = 0;
-  const app = createAdminApi({
+  const app = createAdminApi({ ...operatorParts(db),
     db: options.pingFails ? { ...db, ping: () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432")) } : db,
     adminToken: options.adminToken === undefined ? TOKEN : options.adminToken,
     clock: systemClock,
@@ -144,7 +145,7 @@ describe("admin API", () => {
 
   it("answers 500 with a generic message and logs the cause when the database fails mid-request", async () => {
     const { db, logger } = setup();
-    const broken = createAdminApi({
+    const broken = createAdminApi({ ...operatorParts(db),
       db: { ...db, deliveries: { ...db.deliveries, listDeliveriesForJob: () => Promise.reject(new Error("relation does not exist")) } },
       adminToken: TOKEN,
       clock: systemClock,

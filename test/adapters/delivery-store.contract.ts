@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { describeCompletionContract } from "./delivery-completion.contract.ts";
 import { at, type ContractContext, type ContractOptions, type ContractSubject, newDelivery, T0 } from "../support/contract-subject.ts";
 import { describeRepositoriesContract } from "./repositories.contract.ts";
+import { describeReplaysContract } from "./replays.contract.ts";
 
 export type { ContractOptions, ContractSubject } from "../support/contract-subject.ts";
 
@@ -43,6 +44,7 @@ export function describeDatabaseContract(
     describeCreateAndClaimContract(context);
     describeCompletionContract(context);
     describeRepositoriesContract(context);
+    describeReplaysContract(context);
   });
 }
 

@@ -11,6 +11,7 @@ import { wireDispatcher } from "../../src/app/wire.ts";
 import { TEST_SECRET } from "../support/harness.ts";
 import { createProxiedDatabase } from "../support/tcp-proxy.ts";
 import { waitFor } from "../support/wait-for.ts";
+import { operatorParts } from "../support/operator-parts.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -38,7 +39,7 @@ describe("database outage", () => {
       newId: randomUUID,
       logger: createJsonLogger({ level: "debug", write: (line) => logLines.push(line) }),
     });
-    const api = createAdminApi({
+    const api = createAdminApi({ ...operatorParts(db),
       db,
       adminToken: null,
       clock: systemClock,

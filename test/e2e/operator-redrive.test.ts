@@ -5,6 +5,7 @@ import { noopLogger } from "../../src/ports/logger.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
 import { attemptsOf, deliveriesOf, startHarness, type Harness } from "../support/harness.ts";
 import { waitFor } from "../support/wait-for.ts";
+import { operatorParts } from "../support/operator-parts.ts";
 
 const TOKEN = "admin-token-for-tests-0123";
 let receiverUp = false;
@@ -25,7 +26,7 @@ async function start() {
   const h = await startHarness({ env: { WEBHOOK_MAX_RETRIES: "2" }, reply: (path, count) => (replies[path] ?? (() => ({ status: 404 })))(count) });
   harness = h;
   h.start();
-  const api = createAdminApi({ db: h.db, adminToken: TOKEN, clock: systemClock, logger: noopLogger, sources: () => [], onEventAppended: () => {} });
+  const api = createAdminApi({ ...operatorParts(h.db), db: h.db, adminToken: TOKEN, clock: systemClock, logger: noopLogger, sources: () => [], onEventAppended: () => {} });
   const post = async (path: string, body?: unknown) => {
     const response = await api.request(path, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };

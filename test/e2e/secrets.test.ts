@@ -4,6 +4,7 @@ import { createJsonLogger } from "../../src/adapters/json-logger.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
 import { deliveriesOf, startHarness, TEST_SECRET, type Harness } from "../support/harness.ts";
 import { waitFor } from "../support/wait-for.ts";
+import { operatorParts } from "../support/operator-parts.ts";
 
 let harness: Harness | null = null;
 afterEach(async () => {
@@ -34,7 +35,7 @@ describe("webhook secrets", () => {
     });
 
     const apiLog: string[] = [];
-    const api = createAdminApi({
+    const api = createAdminApi({ ...operatorParts(h.db),
       db: h.db,
       adminToken: TOKEN,
       clock: systemClock,

@@ -70,7 +70,7 @@ function sqlSubject(db: PostgresDatabase, cleanup: () => Promise<void>): Contrac
       await sql`delete from jobs where id = ${id}`;
     },
     reset: async () => {
-      await sql`truncate webhook_delivery_attempts, webhook_deliveries, webhook_outbox, webhook_dead_letters, jobs`;
+      await sql`truncate webhook_delivery_attempts, webhook_deliveries, webhook_outbox, webhook_dead_letters, webhook_operator_actions, webhook_replays, jobs`;
     },
     cleanup,
   };

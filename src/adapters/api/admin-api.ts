@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { isUuid } from "../../domain/uuid.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type { Database } from "../../ports/database.ts";
+import type { ReprocessDeadLetter } from "../../ports/dead-letters.ts";
 import type { SourceReadiness } from "../../ports/event-source.ts";
 import type { Logger } from "../../ports/logger.ts";
 import { actionJson, attemptJson, deadLetterJson, deliveryJson } from "./delivery-json.ts";
@@ -12,6 +13,8 @@ import { parseDeadLetterListQuery, DEAD_LETTER_CURSOR } from "./dead-letter-list
 import { DELIVERY_CURSOR, parseDeliveryListQuery } from "./delivery-list-query.ts";
 import { isProblem, pageOf } from "./list-query.ts";
 import { cancelDelivery, retryDelivery } from "./operator-actions.ts";
+import { reprocessMany, reprocessOne } from "./dead-letter-reprocess.ts";
+import { cancelReplay, getReplay, postReplay } from "./replays-route.ts";
 import { MAX_BATCH_BODY_BYTES, postEvents } from "./events-route.ts";
 import { problem } from "./problem.ts";
 
@@ -25,6 +28,12 @@ export interface AdminApiOptions {
   readonly sources: () => readonly (SourceReadiness & { readonly name: string })[];
   /** Called after `POST /v1/events` appended to the outbox, so the poller looks at once. */
   readonly onEventAppended: () => void;
+  /** A new UUID (replay ids). */
+  readonly newId: () => string;
+  /** Called after `POST /v1/replays` created a replay, so it starts at once. */
+  readonly onReplayCreated: () => void;
+  /** Reprocesses one dead letter (the intake's work, done by the app). */
+  readonly reprocessDeadLetter: ReprocessDeadLetter;
 }
 
 /** Largest request body accepted by `/v1/*`, bytes. An event is well under 1 KiB. */
@@ -60,7 +69,7 @@ export function createAdminApi(options: AdminApiOptions): Hono {
   return app;
 }
 
-/** `/v1/*`: bearer-token and body-size guarded; queue an event, read deliveries. */
+/** `/v1/*`: bearer-token and body-size guarded; queue events, find and re-drive deliveries, replay, reprocess dead letters. */
 function createV1Api(options: AdminApiOptions): Hono {
   const { db } = options;
   const v1 = new Hono();
@@ -96,6 +105,13 @@ function createV1Api(options: AdminApiOptions): Hono {
 
   v1.post("/deliveries/:id/retry", (c) => retryDelivery(c, options));
   v1.post("/deliveries/:id/cancel", (c) => cancelDelivery(c, options));
+
+  v1.post("/replays", (c) => postReplay(c, options));
+  v1.get("/replays/:id", (c) => getReplay(c, db));
+  v1.post("/replays/:id/cancel", (c) => cancelReplay(c, options));
+
+  v1.post("/dead-letters/reprocess", (c) => reprocessMany(c, options));
+  v1.post("/dead-letters/:id/reprocess", (c) => reprocessOne(c, options));
 
   v1.get("/jobs/:job_id/deliveries", async (c) => {
     const jobId = c.req.param("job_id");

@@ -9,9 +9,12 @@ export interface DeadLetterListQuery extends PageRequest {
 /** The cursor kind of dead-letter pages. */
 export const DEAD_LETTER_CURSOR = "l1";
 const SOURCES: readonly DeadLetter["source"][] = ["outbox", "kafka", "api"];
-const KNOWN = ["source", "reason", "created_after", "created_before", "limit", "cursor"];
+const KNOWN = ["source", "reason", "reprocessed", "created_after", "created_before", "limit", "cursor"];
 
-/** Parses the query of `GET /v1/dead-letters`; `reason` is a reason code such as `unknown_job`. */
+/**
+ * Parses the query of `GET /v1/dead-letters` (and of the bulk reprocess, which takes the same
+ * filter); `reason` is a reason code such as `unknown_job`.
+ */
 export function parseDeadLetterListQuery(params: URLSearchParams): DeadLetterListQuery | QueryProblem {
   const misuse = unknownOrRepeated(params, KNOWN);
   if (misuse !== null) return misuse;
@@ -22,6 +25,9 @@ export function parseDeadLetterListQuery(params: URLSearchParams): DeadLetterLis
   const reason = params.get("reason");
   if (reason !== null && !/^[a-z_]{1,64}$/.test(reason)) return { parameter: "reason", message: "must be a reason code such as unknown_job or invalid_json" };
   if (reason !== null) filter.reasonCode = reason;
+  const reprocessed = params.get("reprocessed");
+  if (reprocessed !== null && reprocessed !== "true" && reprocessed !== "false") return { parameter: "reprocessed", message: "must be true or false" };
+  if (reprocessed !== null) filter.reprocessed = reprocessed === "true";
   const window = creationWindow(params);
   if (isProblem(window)) return window;
   const page = pageParameters(params, DEAD_LETTER_CURSOR, (id) => /^\d{1,18}$/.test(id));

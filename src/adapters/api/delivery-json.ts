@@ -51,7 +51,8 @@ function payloadJson(payload: Uint8Array): unknown {
 }
 
 export function actionJson(action: OperatorAction) {
-  return { action: action.action, result: action.result, created_at: iso(action.createdAt) };
+  const base = { action: action.action, result: action.result, created_at: iso(action.createdAt) };
+  return action.replayId == null ? base : { ...base, replay_id: action.replayId };
 }
 
 /** A dead letter as the API shows it; raw bytes (the Kafka message and key) in base64. */
@@ -70,5 +71,7 @@ export function deadLetterJson(letter: StoredDeadLetter) {
     key_base64: letter.key === null ? null : toBase64(letter.key),
     raw_base64: letter.raw === null ? null : toBase64(letter.raw),
     created_at: iso(letter.createdAt),
+    reprocessed_at: iso(letter.reprocessedAt),
+    delivery_id: letter.deliveryId,
   };
 }

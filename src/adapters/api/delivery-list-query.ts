@@ -13,7 +13,7 @@ export const DELIVERY_CURSOR = "d1";
 const STATUSES: readonly DeliveryStatus[] = ["pending", "sent", "failed"];
 const KNOWN = ["status", "job_id", "event", "origin", "created_after", "created_before", "limit", "cursor"];
 /** `scheme://host[:port]`: no path, query, fragment or credentials. */
-const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s]+$/i;
+export const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s]+$/i;
 
 /** Parses the query of `GET /v1/deliveries`. */
 export function parseDeliveryListQuery(params: URLSearchParams): DeliveryListQuery | QueryProblem {

@@ -32,13 +32,19 @@ export function unknownOrRepeated(params: URLSearchParams, known: readonly strin
   return null;
 }
 
+/** An RFC 3339 timestamp with its offset, or null. */
+export function parseTimestamp(text: string): Date | null {
+  const time = TIMESTAMP.test(text) ? new Date(text) : null;
+  return time === null || Number.isNaN(time.getTime()) ? null : time;
+}
+
+export const TIMESTAMP_MESSAGE = "must be an RFC 3339 timestamp such as 2030-01-01T00:00:00Z";
+
 /** The time in parameter `name`, undefined when absent. */
 function timeParameter(params: URLSearchParams, name: string): Date | undefined | QueryProblem {
   const text = params.get(name);
   if (text === null) return undefined;
-  const time = TIMESTAMP.test(text) ? new Date(text) : null;
-  if (time === null || Number.isNaN(time.getTime())) return { parameter: name, message: "must be an RFC 3339 timestamp such as 2030-01-01T00:00:00Z" };
-  return time;
+  return parseTimestamp(text) ?? { parameter: name, message: TIMESTAMP_MESSAGE };
 }
 
 /** `created_after` (inclusive) and `created_before` (exclusive), each optional. */

@@ -87,6 +87,7 @@ function mapRepositories(repositories: Repositories, exclusive: Exclusive): Repo
     deliveries: wrapMethods(repositories.deliveries, exclusive),
     deadLetters: wrapMethods(repositories.deadLetters, exclusive),
     outbox: wrapMethods(repositories.outbox, exclusive),
+    replays: wrapMethods(repositories.replays, exclusive),
   };
 }
 

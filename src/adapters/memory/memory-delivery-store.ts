@@ -174,19 +174,25 @@ function cancelDelivery(state: MemoryState, { id }: { id: string; now: Date }): 
 function listDeliveries(state: MemoryState, params: { filter: DeliveryFilter; limit: number; beforeId?: string }): readonly Delivery[] {
   const { filter, limit, beforeId } = params;
   if ((filter.jobId !== undefined && !isUuid(filter.jobId)) || (beforeId !== undefined && !isUuid(beforeId))) return [];
-  const matches = (d: StoredDelivery) =>
-    (beforeId === undefined || d.id < beforeId.toLowerCase()) &&
-    (filter.status === undefined || d.status === filter.status) &&
-    (filter.jobId === undefined || d.jobId === filter.jobId.toLowerCase()) &&
-    (filter.event === undefined || d.event === filter.event) &&
-    (filter.origin === undefined || urlOrigin(d.url) === filter.origin) &&
-    (filter.createdAfter === undefined || d.createdAt >= filter.createdAfter) &&
-    (filter.createdBefore === undefined || d.createdAt < filter.createdBefore);
+  const matches = (d: StoredDelivery) => (beforeId === undefined || d.id < beforeId.toLowerCase()) && matchesFilter(d, filter);
   return [...state.tables.deliveries.values()]
     .filter(matches)
     .sort((a, b) => compare(b.id, a.id))
     .slice(0, Math.max(0, limit))
     .map(publicDelivery);
+}
+
+/** Whether a delivery passes a filter, as the Postgres adapter's `deliveryConditions` decide. */
+export function matchesFilter(d: Delivery, filter: DeliveryFilter & { readonly jobIds?: readonly string[] }): boolean {
+  return (
+    (filter.status === undefined || d.status === filter.status) &&
+    (filter.jobId === undefined || d.jobId === filter.jobId.toLowerCase()) &&
+    (filter.jobIds === undefined || filter.jobIds.some((id) => id.toLowerCase() === d.jobId)) &&
+    (filter.event === undefined || d.event === filter.event) &&
+    (filter.origin === undefined || urlOrigin(d.url) === filter.origin) &&
+    (filter.createdAfter === undefined || d.createdAt >= filter.createdAfter) &&
+    (filter.createdBefore === undefined || d.createdAt < filter.createdBefore)
+  );
 }
 
 function listDeliveriesForJob(state: MemoryState, jobId: string): readonly Delivery[] {
@@ -208,6 +214,6 @@ function time(date: Date | null): number {
   return date === null ? Number.POSITIVE_INFINITY : date.getTime();
 }
 
-function compare(a: string, b: string): number {
+export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

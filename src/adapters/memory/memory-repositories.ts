@@ -4,6 +4,7 @@ import type { BodyLimits, JobReader } from "../../ports/job-reader.ts";
 import type { Outbox, OutboxEntry } from "../../ports/outbox.ts";
 import type { Repositories } from "../../ports/transactor.ts";
 import { makeMemoryDeliveryStore } from "./memory-delivery-store.ts";
+import { makeMemoryReplayStore } from "./memory-replay-store.ts";
 import { isUuid } from "../../domain/uuid.ts";
 import { canonicalUuid, copyBytes, type MemoryState, sqlStateError } from "./memory-state.ts";
 
@@ -14,6 +15,7 @@ export function makeMemoryRepositories(state: MemoryState): Repositories {
     deliveries: makeMemoryDeliveryStore(state),
     deadLetters: makeMemoryDeadLetterStore(state),
     outbox: makeMemoryOutbox(state),
+    replays: makeMemoryReplayStore(state),
   };
 }
 
@@ -93,7 +95,7 @@ function makeMemoryDeadLetterStore(state: MemoryState): DeadLetterStore {
       const tables = state.tables;
       for (const row of rows) {
         tables.lastDeadLetterId += 1;
-        tables.deadLetters.push(copyDeadLetter({ ...row, id: String(tables.lastDeadLetterId) }));
+        tables.deadLetters.push(copyDeadLetter({ ...row, id: String(tables.lastDeadLetterId), reprocessedAt: null, deliveryId: null }));
       }
     },
 
@@ -104,12 +106,23 @@ function makeMemoryDeadLetterStore(state: MemoryState): DeadLetterStore {
         (filter.source === undefined || row.source === filter.source) &&
         (filter.reasonCode === undefined || row.reason.split(":")[0] === filter.reasonCode) &&
         (filter.createdAfter === undefined || row.createdAt >= filter.createdAfter) &&
-        (filter.createdBefore === undefined || row.createdAt < filter.createdBefore);
+        (filter.createdBefore === undefined || row.createdAt < filter.createdBefore) &&
+        (filter.reprocessed === undefined || (row.reprocessedAt !== null) === filter.reprocessed);
       return state.tables.deadLetters
         .filter(matches)
         .sort((a, b) => Number(b.id) - Number(a.id))
         .slice(0, Math.max(0, limit))
         .map(copyDeadLetter);
+    },
+
+    async lockDeadLetter(id): Promise<StoredDeadLetter | null> {
+      const row = /^\d{1,18}$/.test(id) ? state.tables.deadLetters.find((letter) => letter.id === String(Number(id))) : undefined;
+      return row === undefined ? null : copyDeadLetter(row);
+    },
+
+    async markReprocessed({ id, deliveryId, now }): Promise<void> {
+      const tables = state.tables;
+      tables.deadLetters = tables.deadLetters.map((row) => (row.id === String(Number(id)) ? { ...row, reprocessedAt: now, deliveryId: canonicalUuid(deliveryId) } : row));
     },
   };
 }
@@ -129,5 +142,7 @@ function copyDeadLetter(row: StoredDeadLetter): StoredDeadLetter {
     lastOffset: row.lastOffset,
     key: copyBytes(row.key),
     createdAt: row.createdAt,
+    reprocessedAt: row.reprocessedAt,
+    deliveryId: row.deliveryId,
   };
 }

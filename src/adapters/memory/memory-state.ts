@@ -4,6 +4,7 @@ import { isUuid } from "../../domain/uuid.ts";
 import type { StoredDeadLetter } from "../../ports/dead-letters.ts";
 import type { OutboxEntry } from "../../ports/outbox.ts";
 import type { OperatorAction } from "../../ports/delivery-store.ts";
+import type { Replay } from "../../ports/replays.ts";
 
 /** A delivery row with the lease columns the port does not expose. */
 export interface StoredDelivery extends Delivery {
@@ -16,6 +17,12 @@ export interface StoredOutboxEntry extends OutboxEntry {
   readonly processedAt: Date | null;
 }
 
+/** A replay with the progress columns the port does not expose. */
+export interface StoredReplay extends Replay {
+  readonly upperId: string | null;
+  readonly lastId: string | null;
+}
+
 /** Everything a transaction may change; cloned before one starts, restored when it throws. */
 export interface MemoryTables {
   deliveries: Map<string, StoredDelivery>;
@@ -23,6 +30,7 @@ export interface MemoryTables {
   outbox: StoredOutboxEntry[];
   deadLetters: StoredDeadLetter[];
   operatorActions: OperatorAction[];
+  replays: Map<string, StoredReplay>;
   lastOutboxId: number;
   lastDeadLetterId: number;
 }
@@ -35,7 +43,7 @@ export interface MemoryState {
 }
 
 export function emptyTables(): MemoryTables {
-  return { deliveries: new Map(), attempts: new Map(), outbox: [], deadLetters: [], operatorActions: [], lastOutboxId: 0, lastDeadLetterId: 0 };
+  return { deliveries: new Map(), attempts: new Map(), outbox: [], deadLetters: [], operatorActions: [], replays: new Map(), lastOutboxId: 0, lastDeadLetterId: 0 };
 }
 
 // Rows hold only plain data (strings, numbers, Dates, Uint8Arrays), so structuredClone copies them whole.

@@ -7,6 +7,7 @@ import { makeDeadLetterStore } from "./dead-letters.ts";
 import { makeDeliveryStore } from "./delivery-store.ts";
 import { makeJobReader } from "./job-reader.ts";
 import { makeOutbox } from "./outbox.ts";
+import { makeReplayStore } from "./replay-store.ts";
 import type { SqlClient } from "./sql-client.ts";
 
 /** postgres.js settings a particular server needs (see `embeddedConnectionOptions`). */
@@ -46,6 +47,7 @@ export function makeRepositories(sql: SqlClient): Repositories {
     deliveries: makeDeliveryStore(sql),
     deadLetters: makeDeadLetterStore(sql),
     outbox: makeOutbox(sql),
+    replays: makeReplayStore(sql),
   };
 }
 

@@ -16,6 +16,8 @@ export interface DeadLetterRow {
   kafka_last_offset: string | null;
   message_key: Uint8Array | null;
   created_at: Date;
+  reprocessed_at: Date | null;
+  delivery_id: string | null;
 }
 
 export function toStoredDeadLetter(row: DeadLetterRow): StoredDeadLetter {
@@ -33,5 +35,7 @@ export function toStoredDeadLetter(row: DeadLetterRow): StoredDeadLetter {
     lastOffset: row.kafka_last_offset,
     key: toBytes(row.message_key),
     createdAt: row.created_at,
+    reprocessedAt: row.reprocessed_at,
+    deliveryId: row.delivery_id,
   };
 }

@@ -90,5 +90,5 @@ export function toAttempt(row: AttemptRow): DeliveryAttempt {
 }
 
 export function toOperatorAction(row: OperatorActionRow): OperatorAction {
-  return { deliveryId: row.delivery_id, action: row.action, result: row.result, createdAt: row.created_at };
+  return { deliveryId: row.delivery_id, action: row.action, result: row.result, createdAt: row.created_at, replayId: row.replay_id };
 }

@@ -15,7 +15,7 @@ export async function listDeadLetters(
   const filter = params.filter ?? {};
   return sql<DeadLetterRow[]>`
         select id::text as id, source, reason, job_id, event, trace_id, raw, topic, kafka_partition,
-               kafka_offset, kafka_last_offset, message_key, created_at
+               kafka_offset, kafka_last_offset, message_key, created_at, reprocessed_at, delivery_id
         from webhook_dead_letters
         where true
           ${beforeId === undefined ? sql`` : sql`and id < ${beforeId}::bigint`}
@@ -23,6 +23,7 @@ export async function listDeadLetters(
           ${filter.reasonCode === undefined ? sql`` : sql`and split_part(reason, ':', 1) = ${filter.reasonCode}`}
           ${filter.createdAfter === undefined ? sql`` : sql`and created_at >= ${filter.createdAfter}`}
           ${filter.createdBefore === undefined ? sql`` : sql`and created_at < ${filter.createdBefore}`}
+          ${filter.reprocessed === undefined ? sql`` : filter.reprocessed ? sql`and reprocessed_at is not null` : sql`and reprocessed_at is null`}
         order by id desc
         limit ${limit}`;
 }

@@ -7,6 +7,7 @@ export interface OperatorActionRow {
   action: OperatorAction["action"];
   result: string;
   created_at: Date;
+  replay_id: string | null;
 }
 
 export async function insertOperatorAction(sql: SqlClient, action: OperatorAction): Promise<void> {
@@ -18,5 +19,5 @@ export async function insertOperatorAction(sql: SqlClient, action: OperatorActio
 /** The actions on one delivery (a valid uuid), oldest first. */
 export async function listOperatorActions(sql: SqlClient, deliveryId: string): Promise<readonly OperatorActionRow[]> {
   return sql<OperatorActionRow[]>`
-    select delivery_id, action, result, created_at from webhook_operator_actions where delivery_id = ${deliveryId} order by id`;
+    select delivery_id, action, result, created_at, replay_id from webhook_operator_actions where delivery_id = ${deliveryId} order by id`;
 }
