@@ -60,6 +60,11 @@ interface S2Run {
   rates: S2Rate[];
   kafkaAlone: S2Rate;
 }
+interface S6Run {
+  rows: number;
+  msByShape: Record<string, { p50: number; p99: number }>;
+}
+
 interface S5Run {
   medianMsByNotDue: Record<string, number>;
   explain: string;
@@ -208,6 +213,19 @@ export function renderMarkdown(results: Results): string {
     lines.push(`| not-due rows | ${sizes.map((n) => Number(n).toLocaleString("en-US")).join(" | ")} |`, `|---|${sizes.map(() => "---:").join("|")}|`);
     lines.push(`| ms | ${sizes.map((n) => num(medianOf<S5Run>(s, "s5", (run) => run.medianMsByNotDue[n]), 3)).join(" | ")} |`);
     lines.push("", "EXPLAIN (ANALYZE, BUFFERS) of the claim at the largest size (first run) is in the JSON file (`scenarios.s5.runs[0].explain`).");
+  }
+
+  const s6problem = why(s, "s6");
+  if (s6problem !== null || s.s6 !== undefined) lines.push("", "**S6 finding deliveries** (one filtered page of 50 of `GET /v1/deliveries`, the adapter's statement, ms; median of the runs):", "");
+  if (s6problem !== null) lines.push(s6problem);
+  else if (s.s6 !== undefined) {
+    const runs = (s.s6 as { runs: S6Run[] }).runs;
+    lines.push(`Over ${num(runs[0]?.rows ?? NaN)} deliveries.`, "", "| query | p50 | p99 |", "|---|---:|---:|");
+    for (const shape of Object.keys(runs[0]?.msByShape ?? {})) {
+      const pick = (q: "p50" | "p99") => num(medianOf<S6Run>(s, "s6", (run) => run.msByShape[shape]?.[q]), 2);
+      lines.push(`| ${shape} | ${pick("p50")} | ${pick("p99")} |`);
+    }
+    lines.push("", "EXPLAIN (ANALYZE, BUFFERS) of the slowest query of the worst shape is in the JSON file (`scenarios.s6.runs[0].explain`).");
   }
 
   const failures = Object.values(s).reduce((sum, o) => sum + ("runs" in o ? (o.runs as Array<{ signatureFailures?: number }>).reduce((a, r) => a + (r.signatureFailures ?? 0), 0) : 0), 0);
