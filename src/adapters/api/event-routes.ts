@@ -38,7 +38,7 @@ const postEventsRoute = createRoute({
   }),
 });
 
-/** `POST /v1/events`. */
+/** `POST /v1/events`, declared here; its handler is `postEvents` (`events-route.ts`). */
 export function addEventRoutes(v1: OpenAPIHono, deps: EventsDeps): void {
   addRoute(v1, postEventsRoute, (c) => postEvents(c, deps));
 }

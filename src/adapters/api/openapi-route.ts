@@ -14,7 +14,7 @@ export function newApiApp(): OpenAPIHono {
 }
 
 /** 400 `invalid_parameter` naming the first parameter that failed its schema: `limit: must be ...`. */
-export function invalidParameter(c: Context, error: ZodError): Response {
+function invalidParameter(c: Context, error: ZodError): Response {
   const issue = error.issues[0];
   const name = issue === undefined ? "request" : issue.path.length > 0 ? issue.path.map(String).join(".") : "request";
   return problem(c, 400, "invalid_parameter", `${name}: ${issue?.message ?? "invalid"}`);
