@@ -171,4 +171,19 @@ describe("dispatcher processes", () => {
     expect(receiver.receipts).toHaveLength(1);
     expect(receiver.receipts[0]?.verified).toEqual({ standardWebhooks: true, hexHmac: true });
   });
+
+  it("serves the OpenAPI document and the reference page with its package assets on Deno", async () => {
+    const { url } = await createMigratedDatabase(cleanups);
+    const dispatcher = await spawnDispatcher({ DATABASE_URL: url }, "deno");
+    const base = `http://127.0.0.1:${dispatcher.port}`;
+    const document = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(document.openapi).toBe("3.1.0");
+    expect(Object.keys(document.paths)).toContain("/v1/deliveries/{id}");
+    for (const [path, type] of [["/docs", "text/html"], ["/docs/swagger-ui-bundle.js", "text/javascript"], ["/docs/swagger-ui.css", "text/css"]]) {
+      const response = await fetch(`${base}${path}`);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get("content-type"), path).toContain(type);
+      expect((await response.arrayBuffer()).byteLength, path).toBeGreaterThan(100);
+    }
+  });
 });

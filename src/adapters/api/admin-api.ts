@@ -1,22 +1,22 @@
-import { Hono, type Context } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { isUuid } from "../../domain/uuid.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type { Database } from "../../ports/database.ts";
 import type { ReprocessDeadLetter } from "../../ports/dead-letters.ts";
 import type { SourceReadiness } from "../../ports/event-source.ts";
 import type { Logger } from "../../ports/logger.ts";
-import { actionJson, attemptJson, deadLetterJson, deliveryJson } from "./delivery-json.ts";
-import { parseDeadLetterListQuery, DEAD_LETTER_CURSOR } from "./dead-letter-list-query.ts";
-import { DELIVERY_CURSOR, parseDeliveryListQuery } from "./delivery-list-query.ts";
-import { isProblem, pageOf } from "./list-query.ts";
-import { cancelDelivery, retryDelivery } from "./operator-actions.ts";
-import { reprocessMany, reprocessOne } from "./dead-letter-reprocess.ts";
-import { cancelReplay, getReplay, postReplay } from "./replays-route.ts";
-import { MAX_BATCH_BODY_BYTES, postEvents } from "./events-route.ts";
+import { addDeadLetterRoutes } from "./dead-letter-routes.ts";
+import { addDeliveryRoutes } from "./delivery-routes.ts";
+import { addEventRoutes } from "./event-routes.ts";
+import { MAX_BATCH_BODY_BYTES } from "./events-route.ts";
+import { addHealthRoutes } from "./health-routes.ts";
+import { addReplayRoutes } from "./replay-routes.ts";
+import { BEARER, newApiApp } from "./openapi-route.ts";
 import { problem } from "./problem.ts";
+import { addReferencePage } from "./reference-page.ts";
 
 export interface AdminApiOptions {
   readonly db: Database;
@@ -39,27 +39,28 @@ export interface AdminApiOptions {
 /** Largest request body accepted by `/v1/*`, bytes. An event is well under 1 KiB. */
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** The operators' HTTP API (Hono, web standards only: the same app serves on Node and Deno). */
-export function createAdminApi(options: AdminApiOptions): Hono {
-  const { db, logger } = options;
-  const app = new Hono();
-
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-
-  app.get("/readyz", async (c) => {
-    const reasons: string[] = [];
-    try {
-      await db.ping();
-    } catch (error) {
-      reasons.push(`database: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    for (const source of options.sources()) {
-      if (!source.ready) reasons.push(source.reason ?? `${source.name}: not ready`);
-    }
-    return reasons.length === 0 ? c.json({ status: "ready" }) : c.json({ status: "not_ready", reasons }, 503);
-  });
-
+/**
+ * The operators' HTTP API (Hono, web standards only: the same app serves on Node and Deno).
+ * Every route is declared once with its schemas (see `openapi-route.ts`); `/openapi.json` is
+ * generated from those declarations and `/docs` shows it.
+ */
+export function createAdminApi(options: AdminApiOptions): OpenAPIHono {
+  const { logger } = options;
+  const app = newApiApp();
+  addHealthRoutes(app, options);
+  // Mounting copies the sub-app's declarations into this app's document: its routes come first.
   app.route("/v1", createV1Api(options));
+  app.openAPIRegistry.registerComponent("securitySchemes", BEARER, {
+    type: "http",
+    scheme: "bearer",
+    description: "`ADMIN_TOKEN`; every `/v1` route needs it",
+  });
+  addReferencePage(app, () =>
+    app.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: { title: "stories-dispatcher admin API", version: "1", description: "Queue events, inspect and re-drive webhook deliveries, read dead letters." },
+    }),
+  );
   app.notFound((c) => problem(c as Context, 404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((error, c) => {
     if (error instanceof HTTPException) return error.getResponse();
@@ -70,9 +71,8 @@ export function createAdminApi(options: AdminApiOptions): Hono {
 }
 
 /** `/v1/*`: bearer-token and body-size guarded; queue events, find and re-drive deliveries, replay, reprocess dead letters. */
-function createV1Api(options: AdminApiOptions): Hono {
-  const { db } = options;
-  const v1 = new Hono();
+function createV1Api(options: AdminApiOptions): OpenAPIHono {
+  const v1 = newApiApp();
   v1.use(
     "*",
     options.adminToken === null
@@ -91,51 +91,9 @@ function createV1Api(options: AdminApiOptions): Hono {
   const otherLimit = limitTo(MAX_BODY_BYTES);
   v1.use("*", (c, next) => (c.req.method === "POST" && c.req.path.endsWith("/v1/events") ? batchLimit(c, next) : otherLimit(c, next)));
 
-  v1.post("/events", (c) => postEvents(c, options));
-
-  v1.get("/deliveries", (c) => listDeliveries(c, db));
-  v1.get("/dead-letters", (c) => listDeadLetters(c, db));
-
-  v1.get("/deliveries/:id", async (c) => {
-    const id = c.req.param("id");
-    const found = isUuid(id) ? await db.deliveries.getDelivery(id.toLowerCase()) : null;
-    if (found === null) return problem(c, 404, "not_found", `no delivery with id ${JSON.stringify(id)}`);
-    return c.json({ delivery: deliveryJson(found.delivery), attempts: found.attempts.map(attemptJson), actions: found.actions.map(actionJson) });
-  });
-
-  v1.post("/deliveries/:id/retry", (c) => retryDelivery(c, options));
-  v1.post("/deliveries/:id/cancel", (c) => cancelDelivery(c, options));
-
-  v1.post("/replays", (c) => postReplay(c, options));
-  v1.get("/replays/:id", (c) => getReplay(c, db));
-  v1.post("/replays/:id/cancel", (c) => cancelReplay(c, options));
-
-  v1.post("/dead-letters/reprocess", (c) => reprocessMany(c, options));
-  v1.post("/dead-letters/:id/reprocess", (c) => reprocessOne(c, options));
-
-  v1.get("/jobs/:job_id/deliveries", async (c) => {
-    const jobId = c.req.param("job_id");
-    if (!isUuid(jobId)) return problem(c, 400, "invalid_job_id", "job_id must be a UUID");
-    const deliveries = await db.deliveries.listDeliveriesForJob(jobId.toLowerCase());
-    return c.json({ job_id: jobId.toLowerCase(), deliveries: deliveries.map(deliveryJson) });
-  });
+  addEventRoutes(v1, options);
+  addDeliveryRoutes(v1, options);
+  addReplayRoutes(v1, options);
+  addDeadLetterRoutes(v1, options);
   return v1;
-}
-
-/** `GET /v1/deliveries`: one page of the deliveries matching the query's filters, newest first. */
-async function listDeliveries(c: Context, db: Database): Promise<Response> {
-  const query = parseDeliveryListQuery(new URL(c.req.url).searchParams);
-  if (isProblem(query)) return problem(c, 400, "invalid_parameter", `${query.parameter}: ${query.message}`);
-  const rows = await db.deliveries.listDeliveries({ filter: query.filter, limit: query.limit + 1, beforeId: query.beforeId });
-  const { page, nextCursor } = pageOf(rows, query.limit, DELIVERY_CURSOR);
-  return c.json({ data: page.map(deliveryJson), next_cursor: nextCursor });
-}
-
-/** `GET /v1/dead-letters`: one page of the dead letters matching the query's filters, newest first. */
-async function listDeadLetters(c: Context, db: Database): Promise<Response> {
-  const query = parseDeadLetterListQuery(new URL(c.req.url).searchParams);
-  if (isProblem(query)) return problem(c, 400, "invalid_parameter", `${query.parameter}: ${query.message}`);
-  const rows = await db.deadLetters.listDeadLetters({ filter: query.filter, limit: query.limit + 1, beforeId: query.beforeId });
-  const { page, nextCursor } = pageOf(rows, query.limit, DEAD_LETTER_CURSOR);
-  return c.json({ data: page.map(deadLetterJson), next_cursor: nextCursor });
 }

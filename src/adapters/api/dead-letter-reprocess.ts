@@ -1,3 +1,4 @@
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Database } from "../../ports/database.ts";
 import type { ReprocessDeadLetter, ReprocessOutcome } from "../../ports/dead-letters.ts";
@@ -6,7 +7,7 @@ import { DEAD_LETTER_CURSOR, parseDeadLetterListQuery } from "./dead-letter-list
 import { isProblem, pageOf } from "./list-query.ts";
 import { problem } from "./problem.ts";
 
-interface ReprocessDeps {
+export interface ReprocessDeps {
   readonly db: Database;
   readonly logger: Logger;
   readonly reprocessDeadLetter: ReprocessDeadLetter;
@@ -16,8 +17,7 @@ interface ReprocessDeps {
  * `POST /v1/dead-letters/:id/reprocess`: reads the letter's job again; if it can be delivered now
  * the delivery is created (200 with its id), otherwise 409 with the reason (its code as `error`).
  */
-export async function reprocessOne(c: Context, deps: ReprocessDeps): Promise<Response> {
-  const id = c.req.param("id") ?? "";
+export async function reprocessOne(c: Context, id: string, deps: ReprocessDeps): Promise<Response> {
   const result = await deps.reprocessDeadLetter(id);
   deps.logger.info("operator reprocessed a dead letter", { dead_letter_id: id, result: result.outcome });
   if (result.outcome === "not_found") return problem(c, 404, "not_found", `no dead letter with id ${JSON.stringify(id)}`);
@@ -47,16 +47,39 @@ export async function reprocessMany(c: Context, deps: ReprocessDeps): Promise<Re
   return c.json({ reprocessed, refused: results.length - reprocessed, results, next_cursor: nextCursor });
 }
 
+const ReprocessedFields = {
+  delivery_id: z.string().openapi({ format: "uuid", description: "The delivery the letter became" }),
+  delivery_existed: z.boolean().openapi({ description: "The delivery of its job and event had arrived since" }),
+};
+
+/** The answer of reprocessing one letter. */
+export const Reprocessed = z.object({ result: z.literal("reprocessed"), ...ReprocessedFields }).openapi("Reprocessed");
+
+/** The answer of the bulk form: per letter, the delivery it became or why not. */
+export const ReprocessedPage = z
+  .object({
+    reprocessed: z.int(),
+    refused: z.int(),
+    results: z.array(
+      z.union([
+        z.object({ id: z.string(), result: z.literal("reprocessed"), ...ReprocessedFields }),
+        z.object({ id: z.string(), result: z.literal("refused"), error: z.string(), message: z.string() }),
+      ]),
+    ),
+    next_cursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last" }),
+  })
+  .openapi("ReprocessedPage");
+
 function resultJson(outcome: ReprocessOutcome) {
   switch (outcome.outcome) {
     case "reprocessed":
-      return { result: "reprocessed", delivery_id: outcome.deliveryId, delivery_existed: outcome.existed };
+      return { result: "reprocessed" as const, delivery_id: outcome.deliveryId, delivery_existed: outcome.existed };
     case "refused":
-      return { result: "refused", error: reasonCode(outcome.reason), message: outcome.reason };
+      return { result: "refused" as const, error: reasonCode(outcome.reason), message: outcome.reason };
     case "already_reprocessed":
-      return { result: "refused", error: "already_reprocessed", message: `reprocessed already, into delivery ${outcome.deliveryId}` };
+      return { result: "refused" as const, error: "already_reprocessed", message: `reprocessed already, into delivery ${outcome.deliveryId}` };
     case "not_found":
-      return { result: "refused", error: "not_found", message: "the dead letter is gone" };
+      return { result: "refused" as const, error: "not_found", message: "the dead letter is gone" };
   }
 }
 

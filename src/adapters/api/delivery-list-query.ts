@@ -1,7 +1,8 @@
+import { z } from "@hono/zod-openapi";
 import type { DeliveryStatus } from "../../domain/delivery.ts";
 import { isUuid } from "../../domain/uuid.ts";
 import type { DeliveryFilter } from "../../ports/delivery-store.ts";
-import { creationWindow, isProblem, pageParameters, unknownOrRepeated, type PageRequest, type QueryProblem } from "./list-query.ts";
+import { creationWindow, isProblem, pageParameters, PageParameters, unknownOrRepeated, type PageRequest, type QueryProblem } from "./list-query.ts";
 
 /** A page request of `GET /v1/deliveries`, parsed. */
 export interface DeliveryListQuery extends PageRequest {
@@ -10,10 +11,19 @@ export interface DeliveryListQuery extends PageRequest {
 
 /** The cursor kind of delivery pages. */
 export const DELIVERY_CURSOR = "d1";
-const STATUSES: readonly DeliveryStatus[] = ["pending", "sent", "failed"];
+const STATUSES = ["pending", "sent", "failed"] as const satisfies readonly DeliveryStatus[];
 const KNOWN = ["status", "job_id", "event", "origin", "created_after", "created_before", "limit", "cursor"];
 /** `scheme://host[:port]`: no path, query, fragment or credentials. */
-export const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s]+$/i;
+export const ORIGIN = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@\s]+$/;
+
+/** The query of `GET /v1/deliveries` as `parseDeliveryListQuery` accepts it, for the OpenAPI document. */
+export const DeliveryListParameters = z.object({
+  status: z.enum(STATUSES).optional(),
+  job_id: z.string().optional().openapi({ format: "uuid" }),
+  event: z.string().min(1).max(200).optional().openapi({ example: "job.succeeded" }),
+  origin: z.string().regex(ORIGIN).optional().openapi({ description: "`scheme://host[:port]` of the receiver URL, as written (any case)", example: "https://hooks.customer.example" }),
+  ...PageParameters,
+});
 
 /** Parses the query of `GET /v1/deliveries`. */
 export function parseDeliveryListQuery(params: URLSearchParams): DeliveryListQuery | QueryProblem {
@@ -21,7 +31,7 @@ export function parseDeliveryListQuery(params: URLSearchParams): DeliveryListQue
   if (misuse !== null) return misuse;
   const filter: { -readonly [K in keyof DeliveryFilter]: DeliveryFilter[K] } = {};
   const status = params.get("status");
-  if (status !== null && !STATUSES.includes(status as DeliveryStatus)) return { parameter: "status", message: `must be one of ${STATUSES.join(", ")}` };
+  if (status !== null && !(STATUSES as readonly string[]).includes(status)) return { parameter: "status", message: `must be one of ${STATUSES.join(", ")}` };
   if (status !== null) filter.status = status as DeliveryStatus;
   const jobId = params.get("job_id");
   if (jobId !== null && !isUuid(jobId)) return { parameter: "job_id", message: "must be a UUID" };

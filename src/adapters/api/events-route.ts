@@ -5,7 +5,7 @@ import type { Database } from "../../ports/database.ts";
 import type { Logger } from "../../ports/logger.ts";
 import { problem } from "./problem.ts";
 
-interface EventsDeps {
+export interface EventsDeps {
   readonly db: Database;
   readonly clock: Clock;
   readonly logger: Logger;

@@ -1,8 +1,10 @@
 /**
  * What the list endpoints' query strings share: each parameter at most once, unknown ones
  * refused (a misspelt filter must not silently list everything), RFC 3339 times, a page size,
- * and an opaque keyset cursor.
+ * and an opaque keyset cursor. The parsers validate; the schemas here describe the same rules
+ * for the OpenAPI document.
  */
+import { z } from "@hono/zod-openapi";
 
 /** What was wrong with one query parameter, for a 400 that names it. */
 export interface QueryProblem {
@@ -20,6 +22,18 @@ const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 200;
 /** An RFC 3339 timestamp with its offset, as the API writes them. */
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** The query parameters every list takes besides its filters, as the parsers below accept them. */
+export const PageParameters = {
+  created_after: z.string().regex(TIMESTAMP).optional().openapi({ format: "date-time", description: "Created at or after this time (RFC 3339 with offset)", example: "2030-01-01T00:00:00Z" }),
+  created_before: z.string().regex(TIMESTAMP).optional().openapi({ format: "date-time", description: "Created before this time (RFC 3339 with offset)" }),
+  limit: z.int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE).optional().openapi({ description: "Page size" }),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]+$/).optional().openapi({ description: "The `next_cursor` of the previous page" }),
+};
+
+/** A page of a list: its rows, newest first, and the cursor of the next page (null on the last). */
+export const pageOfSchema = <T extends z.ZodType>(name: string, row: T) =>
+  z.object({ data: z.array(row), next_cursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last" }) }).openapi(name);
 
 export const isProblem = (value: unknown): value is QueryProblem => typeof value === "object" && value !== null && "parameter" in value;
 

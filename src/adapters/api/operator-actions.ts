@@ -1,9 +1,10 @@
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { isUuid } from "../../domain/uuid.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type { Database } from "../../ports/database.ts";
 import type { Logger } from "../../ports/logger.ts";
 import { deliveryJson } from "./delivery-json.ts";
+import { readJsonBody } from "./openapi-route.ts";
 import { problem } from "./problem.ts";
 
 interface OperatorDeps {
@@ -11,6 +12,11 @@ interface OperatorDeps {
   readonly clock: Clock;
   readonly logger: Logger;
 }
+
+/** The body of a retry: empty, `{}` or `{"resend": boolean}`, nothing else. */
+export const RetryBody = z
+  .strictObject({ resend: z.boolean().optional().openapi({ description: "Send a sent delivery again: the same bytes and `webhook-id`, a fresh timestamp and signature" }) })
+  .openapi("RetryRequest");
 
 const REFUSALS = {
   already_sent: "the delivery was sent; to send the same bytes again (same webhook-id, fresh signature), post {\"resend\": true}",
@@ -21,15 +27,13 @@ const REFUSALS = {
 /**
  * `POST /v1/deliveries/:id/retry`, body `{}` or `{"resend": true}`: the delivery is due now; a
  * failed one (or a sent one, with resend) gets a fresh attempt budget. Recorded with its result.
+ * `id` is a UUID (the route's schema checked it).
  */
-export async function retryDelivery(c: Context, deps: OperatorDeps): Promise<Response> {
-  const id = c.req.param("id") ?? "";
-  if (!isUuid(id)) return problem(c, 404, "not_found", `no delivery with id ${JSON.stringify(id)}`);
-  const body = await optionalJsonObject(c);
-  if (body === null || (body.resend !== undefined && typeof body.resend !== "boolean") || Object.keys(body).some((key) => key !== "resend")) {
-    return problem(c, 400, "invalid_body", 'the body must be empty, {} or {"resend": true}');
-  }
-  const resend = body.resend === true;
+export async function retryDelivery(c: Context, id: string, deps: OperatorDeps): Promise<Response> {
+  const read = await readJsonBody(c, { empty: {} });
+  const body = read.ok ? RetryBody.safeParse(read.value) : null;
+  if (body === null || !body.success) return problem(c, 400, "invalid_body", 'the body must be empty, {} or {"resend": true}');
+  const resend = body.data.resend === true;
   const now = deps.clock.now();
   const result = await deps.db.transaction(async (tx) => {
     const redriven = await tx.deliveries.redriveDelivery({ id, now, resend });
@@ -45,9 +49,7 @@ export async function retryDelivery(c: Context, deps: OperatorDeps): Promise<Res
 }
 
 /** `POST /v1/deliveries/:id/cancel`: a pending delivery fails as `cancelled`. Recorded with its result. */
-export async function cancelDelivery(c: Context, deps: OperatorDeps): Promise<Response> {
-  const id = c.req.param("id") ?? "";
-  if (!isUuid(id)) return problem(c, 404, "not_found", `no delivery with id ${JSON.stringify(id)}`);
+export async function cancelDelivery(c: Context, id: string, deps: OperatorDeps): Promise<Response> {
   const now = deps.clock.now();
   const result = await deps.db.transaction(async (tx) => {
     const cancelled = await tx.deliveries.cancelDelivery({ id, now });
@@ -60,16 +62,4 @@ export async function cancelDelivery(c: Context, deps: OperatorDeps): Promise<Re
   if (result.outcome === "not_found") return problem(c, 404, "not_found", `no delivery with id ${JSON.stringify(id)}`);
   if (result.outcome === "not_pending") return problem(c, 409, "not_pending", REFUSALS.not_pending);
   return c.json({ result: result.outcome, delivery: deliveryJson(result.delivery!) });
-}
-
-/** The request body as a JSON object; `{}` when empty; null when it is not a JSON object. */
-async function optionalJsonObject(c: Context): Promise<Record<string, unknown> | null> {
-  const text = await c.req.text();
-  if (text.trim() === "") return {};
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }
