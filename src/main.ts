@@ -72,6 +72,7 @@ const api = createAdminApi({
   logger: logger.child({ component: "api" }),
   sources: () => dispatcher.sources.map((source) => ({ name: source.name, ...source.readiness() })),
   onEventAppended: () => dispatcher.outboxPoller.wake(),
+  maxPayloadBytes: config.maxPayloadBytes,
 });
 const server = await runtime.serve({ fetch: api.fetch, port: config.httpPort, hostname: config.httpHost });
 if (config.adminToken === null) logger.warn("ADMIN_TOKEN is not set: the /v1 admin API answers 401 to every call");

@@ -12,7 +12,7 @@ import { parseDeadLetterListQuery, DEAD_LETTER_CURSOR } from "./dead-letter-list
 import { DELIVERY_CURSOR, parseDeliveryListQuery } from "./delivery-list-query.ts";
 import { isProblem, pageOf } from "./list-query.ts";
 import { cancelDelivery, retryDelivery } from "./operator-actions.ts";
-import { MAX_BATCH_BODY_BYTES, postEvents } from "./events-route.ts";
+import { maxEventsBodyBytes, postEvents } from "./events-route.ts";
 import { problem } from "./problem.ts";
 
 export interface AdminApiOptions {
@@ -25,6 +25,8 @@ export interface AdminApiOptions {
   readonly sources: () => readonly (SourceReadiness & { readonly name: string })[];
   /** Called after `POST /v1/events` appended to the outbox, so the poller looks at once. */
   readonly onEventAppended: () => void;
+  /** WEBHOOK_MAX_PAYLOAD, bytes: an event that carries its job may be this plus 64 KiB (1 MiB when absent). */
+  readonly maxPayloadBytes?: number;
 }
 
 /** Largest request body accepted by `/v1/*`, bytes. An event is well under 1 KiB. */
@@ -75,10 +77,10 @@ function createV1Api(options: AdminApiOptions): Hono {
           invalidToken: { message: { error: "unauthorized", message: "invalid token" } },
         }),
   );
-  // A batch of events may be larger than any other request; one event is held to 64 KiB by its route.
+  // Events may be larger than any other request (a batch, or a job with its markup); the route holds one event without a job to 64 KiB.
   const limitTo = (maxSize: number) =>
     bodyLimit({ maxSize, onError: (c) => problem(c, 413, "payload_too_large", `request bodies here are limited to ${maxSize} bytes`) });
-  const batchLimit = limitTo(MAX_BATCH_BODY_BYTES);
+  const batchLimit = limitTo(maxEventsBodyBytes(options.maxPayloadBytes));
   const otherLimit = limitTo(MAX_BODY_BYTES);
   v1.use("*", (c, next) => (c.req.method === "POST" && c.req.path.endsWith("/v1/events") ? batchLimit(c, next) : otherLimit(c, next)));
 

@@ -2,6 +2,7 @@ import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
 import { toBase64 } from "../../domain/encoding.ts";
 import type { StoredDeadLetter } from "../../ports/dead-letters.ts";
 import type { OperatorAction } from "../../ports/delivery-store.ts";
+import { redactSecrets } from "./redact-secrets.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -54,7 +55,7 @@ export function actionJson(action: OperatorAction) {
   return { action: action.action, result: action.result, created_at: iso(action.createdAt) };
 }
 
-/** A dead letter as the API shows it; raw bytes (the Kafka message and key) in base64. */
+/** A dead letter as the API shows it; raw bytes (the Kafka message and key) in base64, any webhook secret in them redacted. */
 export function deadLetterJson(letter: StoredDeadLetter) {
   return {
     id: letter.id,
@@ -68,7 +69,7 @@ export function deadLetterJson(letter: StoredDeadLetter) {
     offset: letter.offset,
     last_offset: letter.lastOffset,
     key_base64: letter.key === null ? null : toBase64(letter.key),
-    raw_base64: letter.raw === null ? null : toBase64(letter.raw),
+    raw_base64: letter.raw === null ? null : toBase64(redactSecrets(letter.raw)),
     created_at: iso(letter.createdAt),
   };
 }
