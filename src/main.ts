@@ -75,6 +75,7 @@ const api = createAdminApi({
   newId: () => uuidV7(),
   onReplayCreated: () => dispatcher.replayRunner.wake(),
   reprocessDeadLetter: dispatcher.reprocessDeadLetter,
+  maxPayloadBytes: config.maxPayloadBytes,
 });
 const server = await runtime.serve({ fetch: api.fetch, port: config.httpPort, hostname: config.httpHost });
 if (config.adminToken === null) logger.warn("ADMIN_TOKEN is not set: the /v1 admin API answers 401 to every call");

@@ -1,5 +1,6 @@
+import { jobOfCarried } from "../domain/carried-job.ts";
 import { parseWebhookEvent, type WebhookEvent } from "../domain/event.ts";
-import { signingSecretsOf } from "../domain/job.ts";
+import { signingSecretsOf, type Job } from "../domain/job.ts";
 import { type DeliveryPlan, planDelivery } from "../domain/plan-delivery.ts";
 import { webhookIdFor } from "../domain/signer.ts";
 import { checkWebhookUrl } from "../domain/webhook-url.ts";
@@ -74,7 +75,7 @@ export async function acceptEvents(
       deadLetters.push(deadLetterOf(incoming, incoming.unreadable, null, now));
       continue;
     }
-    const result = parseWebhookEvent(incoming.value);
+    const result = parseWebhookEvent(incoming.value, { maxPayloadBytes: deps.bodyLimits.maxPayloadBytes });
     if (result.ok) pending.push({ event: result.event, origin: incoming.origin });
     else deadLetters.push(deadLetterOf(incoming, result.reason, null, now));
   }
@@ -117,38 +118,30 @@ interface IntakeTurn {
 /**
  * One look-up and one insert for the events whose jobs' bodies fit the look-up budget; returns
  * the events whose jobs were left for a later turn (the reader always reads at least one).
+ * An event that carries its job needs no look-up: its job is used as if read from `jobs`.
  */
 async function acceptReadableJobs(turn: IntakeTurn, events: readonly ParsedIncoming[]): Promise<ParsedIncoming[]> {
-  const { deps, tx, now } = turn;
-  const jobs = await tx.jobs.findJobs([...new Set(events.map((p) => p.event.jobId))], deps.bodyLimits);
+  const { deps, tx } = turn;
+  const lookedUp = [...new Set(events.filter((p) => p.event.job === undefined).map((p) => p.event.jobId))];
+  const jobs = lookedUp.length > 0 ? await tx.jobs.findJobs(lookedUp, deps.bodyLimits) : new Map<string, Job>();
   const later: ParsedIncoming[] = [];
   const secretsOf = new Map<string, readonly Secret[]>();
   const wanted = new Map<string, NewDelivery>();
   for (const parsed of events) {
-    const { event, origin } = parsed;
-    const job = jobs.get(event.jobId);
+    const { event } = parsed;
+    const job = event.job === undefined ? jobs.get(event.jobId) : jobOfCarried(event.jobId, event.job);
     if (job?.unreadBody?.reason === "over_budget") {
       later.push(parsed);
       continue;
     }
-    const plan = planDelivery(job, deps.bodyLimits);
-    const fields = logFieldsOf(event, origin);
-    if (plan.kind === "skip") {
-      turn.skipped++;
-      deps.logger.info("event skipped: the job has no webhook URL", fields);
-      continue;
-    }
-    if (plan.kind === "dead_letter") {
-      turn.deadLetters.push(deadLetterOf({ value: null, origin }, plan.reason, event, now));
-      deps.logger.warn("event dead-lettered", { ...fields, reason: plan.reason });
-      continue;
-    }
     const key = `${event.jobId}\u0000${event.event}`;
+    const plan = planFor(turn, parsed, job);
+    if (plan === null) continue;
     if (wanted.has(key)) {
       turn.duplicates++;
       continue;
     }
-    const row = newDeliveryOf(turn, event, plan, fields);
+    const row = newDeliveryOf(turn, event, plan, logFieldsOf(event, parsed.origin));
     if (row.lease) secretsOf.set(row.id, signingSecretsOf(job) ?? []);
     wanted.set(key, row);
   }
@@ -161,6 +154,24 @@ async function acceptReadableJobs(turn: IntakeTurn, events: readonly ParsedIncom
   turn.created += createdIds.length;
   turn.duplicates += wanted.size - createdIds.length;
   return later;
+}
+
+/** The plan of an event's delivery; null when there is none to create (skipped, or dead-lettered into the turn). */
+function planFor(turn: IntakeTurn, { event, origin }: ParsedIncoming, job: Job | undefined): SendablePlan | null {
+  const { deps, now } = turn;
+  const plan = planDelivery(job, deps.bodyLimits);
+  const fields = logFieldsOf(event, origin);
+  if (plan.kind === "skip") {
+    turn.skipped++;
+    deps.logger.info("event skipped: the job has no webhook URL", fields);
+    return null;
+  }
+  if (plan.kind === "dead_letter") {
+    turn.deadLetters.push(deadLetterOf({ value: null, origin }, plan.reason, event, now));
+    deps.logger.warn("event dead-lettered", { ...fields, reason: plan.reason });
+    return null;
+  }
+  return plan;
 }
 
 /**
@@ -192,6 +203,8 @@ function newDeliveryOf(turn: IntakeTurn, event: WebhookEvent, plan: SendablePlan
     createdAt: turn.now,
     rejection,
     lease,
+    // No `jobs` row holds a carried job's secret, so the delivery keeps it for every attempt.
+    carriedJob: event.job === undefined ? null : { secret: event.job.webhook?.secret ?? null },
   };
 }
 

@@ -1,6 +1,6 @@
 import type { EventSource, IncomingEvent, SourceReadiness } from "../ports/event-source.ts";
 import type { Logger } from "../ports/logger.ts";
-import type { OutboxEntry } from "../ports/outbox.ts";
+import type { OutboxEntry, OutboxJobLimits } from "../ports/outbox.ts";
 import { DataRefusedError, type RunInTransaction } from "../ports/transactor.ts";
 import { errorText } from "../shared/error-text.ts";
 import { retryWithBackoff } from "../shared/retry-with-backoff.ts";
@@ -19,6 +19,8 @@ export interface OutboxPollerOptions {
   readonly batchSize: number;
   /** Longest sleep between looks at the outbox, ms; producers in other processes are found within it. */
   readonly pollIntervalMs: number;
+  /** How much of the rows' carried jobs one batch reads; without it, all of them. */
+  readonly jobLimits?: OutboxJobLimits;
 }
 
 export type OutboxBatchSummary = AcceptSummary & { readonly processed: number };
@@ -65,8 +67,8 @@ async function pollOnce({ options }: Poller, limit: number): Promise<OutboxBatch
     result = await options.intake({
       maxEvents: limit,
       take: async (tx) => {
-        claimed = await tx.outbox.claimPendingEvents({ limit });
-        return claimed.map(incomingOf);
+        claimed = await tx.outbox.claimPendingEvents({ limit, jobLimits: options.jobLimits });
+        return claimed.map((row) => incomingOf(row, options.jobLimits));
       },
       settle: async (tx) => {
         if (claimed.length > 0) await tx.outbox.markProcessed({ ids: claimed.map((row) => row.id), now: options.now() });
@@ -86,7 +88,7 @@ async function deadLetterRefusedRow(options: OutboxPollerOptions, id: string, er
   return options.transaction(async (tx) => {
     const [row] = await tx.outbox.claimPendingEvents({ limit: 1, ids: [id] });
     if (row === undefined) return NOTHING;
-    const letter = refusedDeadLetter(incomingOf(row), reason, options.now());
+    const letter = refusedDeadLetter(incomingOf(row, options.jobLimits), reason, options.now());
     await tx.deadLetters.recordDeadLetters([letter]);
     await tx.outbox.markProcessed({ ids: [row.id], now: options.now() });
     options.logger.error("outbox row dead-lettered: the database refused to store its delivery", { outbox_id: row.id, job_id: row.jobId, reason });
@@ -130,9 +132,12 @@ async function runPolls(poller: Poller, signal: AbortSignal): Promise<void> {
   }
 }
 
-function incomingOf(row: OutboxEntry): IncomingEvent {
-  return {
-    value: { job_id: row.jobId, event: row.event, trace_id: row.traceId },
-    origin: { source: "outbox", outboxId: row.id },
-  };
+/** The event of an outbox row, its job included when it carries one; a job too large to read makes it a dead letter. */
+function incomingOf(row: OutboxEntry, limits: OutboxJobLimits | undefined): IncomingEvent {
+  const value = { job_id: row.jobId, event: row.event, trace_id: row.traceId };
+  const origin = { source: "outbox", outboxId: row.id } as const;
+  if (row.unreadJobBytes !== undefined) {
+    return { value, origin, unreadable: `too_large: the job is ${row.unreadJobBytes} bytes as JSON (max ${limits?.maxJobBytes})` };
+  }
+  return { value: row.job == null ? value : { ...value, job: row.job }, origin };
 }

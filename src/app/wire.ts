@@ -1,3 +1,4 @@
+import { maxJobEventBytes } from "../domain/event.ts";
 import type { HmacSha256 } from "../domain/signer.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { Database } from "../ports/database.ts";
@@ -56,6 +57,7 @@ const COMPLETION_BATCH = 256;
 /**
  * Bytes of job bodies one intake look-up brings into memory. With the default 1 MiB payload limit
  * a batch of 500 events could otherwise hold 500 MiB; past this the batch is taken in turns.
+ * The same budget bounds the carried jobs one outbox claim reads.
  */
 const INTAKE_BODY_BUDGET_BYTES = 16 * 1024 * 1024;
 /** Most deliveries one replay batch re-drives; and a batch waits while this many are due already. */
@@ -100,6 +102,7 @@ export function wireDispatcher(
     logger: logger.child({ component: "outbox" }),
     batchSize: config.outboxBatchSize,
     pollIntervalMs: config.pollIntervalMs,
+    jobLimits: { maxJobBytes: maxJobEventBytes({ maxPayloadBytes: config.maxPayloadBytes }), maxTotalBytes: INTAKE_BODY_BUDGET_BYTES },
   });
   // Events the database refuses are found and dead-lettered; the rest of their batch goes on.
   const refusalDeps = { transaction: db.transaction, now, logger: intakeLogger };

@@ -22,6 +22,12 @@ export interface NewDelivery {
    * made in a process that has a free slot for it. Ignored for a rejected delivery.
    */
   readonly lease?: DeliveryLease | null;
+  /**
+   * Set when the event carried its job: the secret that signs every attempt is stored with the
+   * delivery (null: unsigned), since no `jobs` row holds it. Absent or null: the claim reads the
+   * secret from the job's row, as for any other delivery.
+   */
+  readonly carriedJob?: { readonly secret: Secret | null } | null;
 }
 
 export interface DeliveryLease {
@@ -35,8 +41,8 @@ export interface ClaimedDelivery extends Delivery {
   /** When the lease expires and the delivery becomes claimable again. */
   readonly leaseExpiresAt: Date;
   /**
-   * The signing secrets, newest first, read from the job at claim time.
-   * `null` when the job row no longer exists.
+   * The signing secrets, newest first, read from the job at claim time (or stored with the
+   * delivery when its event carried the job). `null` when the job row no longer exists.
    */
   readonly secrets: readonly Secret[] | null;
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { makeSecret } from "../../src/domain/secret.ts";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { describeCompletionContract } from "./delivery-completion.contract.ts";
 import { at, type ContractContext, type ContractOptions, type ContractSubject, newDelivery, T0 } from "../support/contract-subject.ts";
@@ -247,6 +248,18 @@ function describeCreateAndClaimContract(context: ContractContext): void {
       const [claimed] = await context.db.deliveries.claimDueDeliveries({ now: T0, limit: 1, leaseMs: LEASE_MS });
       expect(claimed?.id).toBe(row.id);
       expect(claimed?.secrets).toBeNull();
+    });
+
+    it("a claimed delivery whose event carried its job is signed with the secret stored with it, with no jobs row", async () => {
+      const signed = { ...newDelivery(), carriedJob: { secret: makeSecret("whsec_Y2FycmllZA==") } };
+      const unsigned = { ...newDelivery(), carriedJob: { secret: null } };
+      await context.db.deliveries.createDeliveries([signed, unsigned]);
+      const claimed = await context.db.deliveries.claimDueDeliveries({ now: T0, limit: 2, leaseMs: LEASE_MS });
+      const secretsOf = (id: string) => claimed.find((d) => d.id === id)?.secrets?.map((s) => s.reveal());
+      expect(secretsOf(signed.id)).toEqual(["whsec_Y2FycmllZA=="]);
+      expect(secretsOf(unsigned.id)).toEqual([]);
+      const shown = JSON.stringify([claimed, await context.db.deliveries.getDelivery(signed.id), await context.db.deliveries.listDeliveriesForJob(signed.jobId)]);
+      expect(shown).not.toContain("Y2FycmllZA");
     });
 
     it("nextDueAt is null when nothing is pending, else the earliest next attempt", async () => {

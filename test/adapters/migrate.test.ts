@@ -33,7 +33,7 @@ describe("applyMigrations on Postgres", () => {
 
   it("the repository's migrations apply once; applying them again applies nothing", async () => {
     const sql = connect();
-    expect(await applyMigrations(sql)).toEqual([1, 2, 3, 4]);
+    expect(await applyMigrations(sql)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(await applyMigrations(sql)).toEqual([]);
     const tables = await sql<{ name: string }[]>`
       select table_name as name from information_schema.tables where table_schema = 'public' order by 1`;
@@ -56,11 +56,14 @@ describe("applyMigrations on Postgres", () => {
       insert into webhook_deliveries (id, job_id, event, url, created_at, webhook_id, payload, next_attempt_at, updated_at)
       values ('0190f0a0-0000-7000-8000-000000000001', gen_random_uuid(), 'job.succeeded', 'https://r.example/', now(),
               'msg_0190f0a0000070008000000000000001', '\\x7b7d'::bytea, now(), now())`;
-    expect(await applyMigrations(sql)).toEqual([2, 3, 4]);
-    const [row] = await sql<{ webhook_id: string; attempt_budget_start: number }[]>`select webhook_id, attempt_budget_start from webhook_deliveries`;
+    expect(await applyMigrations(sql)).toEqual([2, 3, 4, 6]);
+    const [row] = await sql<{ webhook_id: string; attempt_budget_start: number; carried_job: boolean }[]>`
+      select webhook_id, attempt_budget_start, carried_job from webhook_deliveries`;
     expect(row?.webhook_id).toBe("msg_0190f0a0000070008000000000000001");
     // 004: a row from before re-drives existed has its whole budget ahead of it.
     expect(row?.attempt_budget_start).toBe(0);
+    // 006: a row from before events carried their jobs still reads its secret from `jobs`.
+    expect(row?.carried_job).toBe(false);
     const indexes = await sql<{ name: string }[]>`
       select indexname as name from pg_indexes where tablename = 'webhook_deliveries' order by 1`;
     expect(indexes.map((i) => i.name)).toEqual(["webhook_deliveries_due_idx", "webhook_deliveries_job_event_key", "webhook_deliveries_pkey"]);

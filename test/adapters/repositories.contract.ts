@@ -37,6 +37,33 @@ export function describeRepositoriesContract(context: ContractContext): void {
       ]);
     });
 
+    it("an event appended with its job is claimed with it, as the JSON the producer wrote", async () => {
+      const job = { status: "succeeded", finished_at: "2026-01-01T12:00:00.000Z", output_markup: "<story>é</story>", webhook: { url: "https://r.example/", secret: "s" } };
+      const [withJob, without] = [await context.db.outbox.appendEvent({ jobId: randomUUID(), event: "a", traceId: null, job, now: T0 }), await append()];
+      const claimed = await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 10 }));
+      expect(claimed.find((e) => e.id === withJob)?.job).toEqual(job);
+      expect(claimed.find((e) => e.id === without)?.job).toBeUndefined();
+    });
+
+    it("a claim leaves a job over the size limit unread, with its size, and the rows past its byte budget for the next claim", async () => {
+      const jobOf = (bytes: number) => ({ status: "succeeded", output_markup: "x".repeat(bytes) });
+      const ids: string[] = [];
+      for (const bytes of [600, 5_000, 300, 300, 10]) ids.push(await context.db.outbox.appendEvent({ jobId: randomUUID(), event: "e", traceId: null, job: jobOf(bytes), now: T0 }));
+      ids.push(await append());
+      const jobLimits = { maxJobBytes: 1_000, maxTotalBytes: 1_200 };
+      const first = await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 10, jobLimits }));
+      // 600 read; 5,000 over the limit (unread, not counted); 300 fits the budget (about 990); the next 300 would pass it.
+      expect(first.map((e) => e.id)).toEqual(ids.slice(0, 3));
+      expect(first[1]).toMatchObject({ unreadJobBytes: expect.any(Number) });
+      expect(first[1]!.unreadJobBytes).toBeGreaterThan(5_000);
+      expect(first[1]!.job).toBeUndefined();
+      expect(first[2]?.job).toEqual(jobOf(300));
+      await context.db.outbox.markProcessed({ ids: first.map((e) => e.id), now: T0 });
+      const second = await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 10, jobLimits: { ...jobLimits, maxTotalBytes: 1 } }));
+      // The first row is always taken, however small the budget.
+      expect(second.map((e) => e.id)).toEqual([ids[3]]);
+    });
+
     it("claiming pending events among given ids takes only those", async () => {
       const ids = [await append(), await append(), await append()];
       const claimed = await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 10, ids: [ids[1]!] }));

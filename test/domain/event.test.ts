@@ -4,7 +4,7 @@ import { parseWebhookEvent } from "../../src/domain/event.ts";
 const JOB_ID = "0b9e4c1e-8f5a-4d7e-9a51-7f2d7e1f3a10";
 const valid = { job_id: JOB_ID, event: "job.succeeded", trace_id: "trace-123" };
 const bytesOf = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
-const reasonOf = (value: unknown, options?: { maxBytes?: number }) => {
+const reasonOf = (value: unknown, options?: { maxBytes?: number; maxPayloadBytes?: number }) => {
   const parsed = parseWebhookEvent(value, options);
   return parsed.ok ? "ok" : parsed.reason;
 };
@@ -83,13 +83,24 @@ describe("parseWebhookEvent", () => {
     expect(reasonOf({ ...valid, trace_id: traceId })).toBe("invalid_field: trace_id must be a string of at most 256 characters");
   });
 
-  it("reports input over 64 KiB as too large, before decoding it", () => {
-    const big = new Uint8Array(64 * 1024 + 1).fill(0xff);
-    expect(reasonOf(big)).toBe("too_large: 65537 bytes (max 65536)");
+  it("reports input over the limit of an event with its job as too large, before decoding it", () => {
+    const big = new Uint8Array(1024 + 64 * 1024 + 1).fill(0xff);
+    expect(reasonOf(big, { maxPayloadBytes: 1024 })).toBe("too_large: 66561 bytes (max 66560 for an event with its job)");
+  });
+
+  it("reports an event without a job over 64 KiB as too large", () => {
+    const padded = JSON.stringify({ ...valid, padding: "x".repeat(64 * 1024) });
+    expect(reasonOf(padded)).toBe(`too_large: ${padded.length} bytes (max 65536 for an event without a job)`);
   });
 
   it("measures text input in UTF-8 bytes against a custom limit", () => {
-    expect(reasonOf("éé", { maxBytes: 3 })).toBe("too_large: 4 bytes (max 3)");
+    expect(reasonOf(JSON.stringify({ ...valid, pad: "éé" }), { maxBytes: 108 })).toBe("too_large: 109 bytes (max 108 for an event without a job)");
     expect(reasonOf(JSON.stringify(valid), { maxBytes: 1024 })).toBe("ok");
+  });
+
+  it("never quotes the input in an invalid_json reason, which may hold a secret", () => {
+    const reason = reasonOf('{"job": {"webhook": {"secret": "s3cr3t-value"}}, "a": tru}');
+    expect(reason).toMatch(/^invalid_json: /);
+    expect(reason).not.toContain("s3cr3t");
   });
 });

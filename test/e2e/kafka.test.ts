@@ -1,8 +1,10 @@
+import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseJson } from "../support/dispatcher-process.ts";
 import { produce } from "../support/kafka.ts";
 import { startReceiver } from "../support/local-receiver.ts";
+import { TEST_SECRET } from "../support/harness.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { eventMessage, receiptsPerWebhook, startKafkaScenario, type KafkaScenario } from "../support/kafka-scenario.ts";
 
@@ -83,6 +85,26 @@ describe("Kafka input", () => {
     expect(letters.every((l) => l.topic === s.topic && l.kafka_partition === 0)).toBe(true);
     expect(letters[1]?.raw?.equals(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]))).toBe(true);
     expect(letters[0]?.message_key?.toString()).toBe("k1");
+  });
+
+  it("delivers a message that carries its job, with no jobs row, signed with the carried secret, and dead-letters one whose job is invalid", async () => {
+    const s = await start({ partitions: 1 });
+    await s.spawn();
+    const [carried, invalid] = [randomUUID(), randomUUID()];
+    const job = { status: "failed", finished_at: "2026-01-01T12:00:00Z", error: { code: "E1", message: "boom" }, webhook: { url: `${s.receiver.url}/carried`, secret: TEST_SECRET } };
+    await produce(s.topic, [
+      { key: carried, value: JSON.stringify({ job_id: carried, event: "job.failed", job }) },
+      { key: invalid, value: JSON.stringify({ job_id: invalid, event: "job.failed", job: { ...job, error: null } }) },
+    ]);
+    await waitFor("the carried job's delivery", async () => (await s.sentCount()) === 1);
+    const [receipt] = s.receiver.receipts;
+    expect(receipt?.verified).toEqual({ standardWebhooks: true, hexHmac: true });
+    expect(JSON.parse(receipt!.body.toString())).toEqual({ job_id: carried, status: "failed", finished_at: "2026-01-01T12:00:00.000Z", error: { code: "E1", message: "boom" } });
+    const letters = await waitFor("the invalid job's dead letter", async () => {
+      const rows = await s.sql<{ reason: string }[]>`select reason from webhook_dead_letters`;
+      return rows.length > 0 ? rows : null;
+    });
+    expect(letters.map((l) => l.reason)).toEqual(["missing_field: job.error (a failed job has one)"]);
   });
 
   it("shares the partitions between two processes in one consumer group, delivering every event once", async () => {

@@ -11,7 +11,7 @@ import type { Logger } from "../../ports/logger.ts";
 import { addDeadLetterRoutes } from "./dead-letter-routes.ts";
 import { addDeliveryRoutes } from "./delivery-routes.ts";
 import { addEventRoutes } from "./event-routes.ts";
-import { MAX_BATCH_BODY_BYTES } from "./events-route.ts";
+import { maxEventsBodyBytes } from "./events-route.ts";
 import { addHealthRoutes } from "./health-routes.ts";
 import { addReplayRoutes } from "./replay-routes.ts";
 import { BEARER, newApiApp } from "./openapi-route.ts";
@@ -34,6 +34,8 @@ export interface AdminApiOptions {
   readonly onReplayCreated: () => void;
   /** Reprocesses one dead letter (the intake's work, done by the app). */
   readonly reprocessDeadLetter: ReprocessDeadLetter;
+  /** WEBHOOK_MAX_PAYLOAD, bytes: an event that carries its job may be this plus 64 KiB (1 MiB when absent). */
+  readonly maxPayloadBytes?: number;
 }
 
 /** Largest request body accepted by `/v1/*`, bytes. An event is well under 1 KiB. */
@@ -84,10 +86,10 @@ function createV1Api(options: AdminApiOptions): OpenAPIHono {
           invalidToken: { message: { error: "unauthorized", message: "invalid token" } },
         }),
   );
-  // A batch of events may be larger than any other request; one event is held to 64 KiB by its route.
+  // Events may be larger than any other request (a batch, or a job with its markup); the route holds one event without a job to 64 KiB.
   const limitTo = (maxSize: number) =>
     bodyLimit({ maxSize, onError: (c) => problem(c, 413, "payload_too_large", `request bodies here are limited to ${maxSize} bytes`) });
-  const batchLimit = limitTo(MAX_BATCH_BODY_BYTES);
+  const batchLimit = limitTo(maxEventsBodyBytes(options.maxPayloadBytes));
   const otherLimit = limitTo(MAX_BODY_BYTES);
   v1.use("*", (c, next) => (c.req.method === "POST" && c.req.path.endsWith("/v1/events") ? batchLimit(c, next) : otherLimit(c, next)));
 

@@ -3,6 +3,7 @@ import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
 import { toBase64 } from "../../domain/encoding.ts";
 import type { StoredDeadLetter } from "../../ports/dead-letters.ts";
 import type { OperatorAction } from "../../ports/delivery-store.ts";
+import { redactSecrets } from "./redact-secrets.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -130,7 +131,7 @@ export function actionJson(action: OperatorAction): z.infer<typeof ActionView> {
   return action.replayId == null ? base : { ...base, replay_id: action.replayId };
 }
 
-/** A dead letter as the API shows it; raw bytes (the Kafka message and key) in base64. */
+/** A dead letter as the API shows it; raw bytes (the Kafka message and key) in base64, any webhook secret in them redacted. */
 export function deadLetterJson(letter: StoredDeadLetter): z.infer<typeof DeadLetterView> {
   return {
     id: letter.id,
@@ -144,7 +145,7 @@ export function deadLetterJson(letter: StoredDeadLetter): z.infer<typeof DeadLet
     offset: letter.offset,
     last_offset: letter.lastOffset,
     key_base64: letter.key === null ? null : toBase64(letter.key),
-    raw_base64: letter.raw === null ? null : toBase64(letter.raw),
+    raw_base64: letter.raw === null ? null : toBase64(redactSecrets(letter.raw)),
     created_at: iso(letter.createdAt),
     reprocessed_at: iso(letter.reprocessedAt),
     delivery_id: letter.deliveryId,

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
-import { parseWebhookEvent, type WebhookEvent } from "../../domain/event.ts";
+import { carriedJobJson } from "../../domain/carried-job.ts";
+import { DEFAULT_MAX_EVENT_BYTES, jsonErrorMessage, maxJobEventBytes, parseWebhookEvent, type WebhookEvent } from "../../domain/event.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type { Database } from "../../ports/database.ts";
 import type { Logger } from "../../ports/logger.ts";
@@ -11,12 +12,21 @@ export interface EventsDeps {
   readonly logger: Logger;
   /** Called after events were appended to the outbox, so the poller looks at once. */
   readonly onEventAppended: () => void;
+  /** WEBHOOK_MAX_PAYLOAD, bytes: bounds an event that carries its job (1 MiB when absent). */
+  readonly maxPayloadBytes?: number;
 }
 
-/** Largest body of one event, bytes. An event is well under 1 KiB. */
-const MAX_EVENT_BODY_BYTES = 64 * 1024;
-/** Largest body of a batch, bytes: 1,000 events with room for long trace ids. */
-export const MAX_BATCH_BODY_BYTES = 1024 * 1024;
+/** Largest body of a batch of events without jobs, bytes: 1,000 events with room for long trace ids. */
+const MAX_BATCH_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Largest body of `POST /v1/events`, bytes: a batch, or one event that carries its job
+ * (WEBHOOK_MAX_PAYLOAD plus 64 KiB), whichever is larger. A batch of jobs fits the same bound,
+ * so one request never holds more than about one webhook body's worth of markup per 1 MiB.
+ */
+export function maxEventsBodyBytes(maxPayloadBytes?: number): number {
+  return Math.max(MAX_BATCH_BODY_BYTES, maxJobEventBytes({ maxPayloadBytes }));
+}
 /** Most events in one batch. */
 const MAX_BATCH_EVENTS = 1_000;
 
@@ -33,11 +43,11 @@ export async function postEvents(c: Context, deps: EventsDeps): Promise<Response
   try {
     body = JSON.parse(text);
   } catch (error) {
-    return problem(c, 400, "invalid_json", error instanceof Error ? error.message : "the body is not JSON");
+    return problem(c, 400, "invalid_json", jsonErrorMessage(error));
   }
   if (!Array.isArray(body)) {
-    if (new TextEncoder().encode(text).length > MAX_EVENT_BODY_BYTES) return problem(c, 413, "payload_too_large", `one event is limited to ${MAX_EVENT_BODY_BYTES} bytes`);
-    return postOne(c, deps, body);
+    const tooLarge = oneEventTooLarge(text, body, deps.maxPayloadBytes);
+    return tooLarge === null ? postOne(c, deps, body) : problem(c, 413, "payload_too_large", tooLarge);
   }
   if (body.length === 0 || body.length > MAX_BATCH_EVENTS) return problem(c, 400, "invalid_batch", `a batch holds 1 to ${MAX_BATCH_EVENTS} events; this one has ${body.length}`);
   const parsed = body.map((item) => parseWebhookEvent(item));
@@ -58,6 +68,15 @@ export async function postEvents(c: Context, deps: EventsDeps): Promise<Response
   return c.json({ accepted: ids.length, refused: parsed.length - ids.length, results }, 202);
 }
 
+/** Why one event's body is too large (64 KiB; WEBHOOK_MAX_PAYLOAD plus 64 KiB with its job), or null. */
+function oneEventTooLarge(text: string, body: unknown, maxPayloadBytes: number | undefined): string | null {
+  const size = new TextEncoder().encode(text).length;
+  const carriesJob = typeof body === "object" && body !== null && (body as Record<string, unknown>)["job"] != null;
+  const max = carriesJob ? maxJobEventBytes({ maxPayloadBytes }) : DEFAULT_MAX_EVENT_BYTES;
+  if (size <= max) return null;
+  return carriesJob ? `one event with its job is limited to ${max} bytes (WEBHOOK_MAX_PAYLOAD plus 65536)` : `one event is limited to ${max} bytes`;
+}
+
 async function postOne(c: Context, deps: EventsDeps, body: unknown): Promise<Response> {
   const parsed = parseWebhookEvent(body);
   if (!parsed.ok) return problem(c, 400, "invalid_event", parsed.reason);
@@ -73,7 +92,9 @@ function appendAll(deps: EventsDeps, events: readonly WebhookEvent[]): Promise<s
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
     const ids: string[] = [];
-    for (const { jobId, event, traceId } of events) ids.push(await tx.outbox.appendEvent({ jobId, event, traceId, now }));
+    for (const { jobId, event, traceId, job } of events) {
+      ids.push(await tx.outbox.appendEvent({ jobId, event, traceId, job: job === undefined ? null : carriedJobJson(job), now }));
+    }
     return ids;
   });
 }

@@ -1,6 +1,7 @@
 import type { Delivery, DeliveryAttempt } from "../../domain/delivery.ts";
 import { signingSecretsOf } from "../../domain/job.ts";
 import { stateAfter } from "../../domain/next-state.ts";
+import { makeSecret } from "../../domain/secret.ts";
 import { isUuid } from "../../domain/uuid.ts";
 import { urlOrigin } from "../../domain/url-origin.ts";
 import type { CancelOutcome, ClaimedDelivery, CompleteAttempt, DeliveryFilter, RedriveOutcome, DeliveryStore, DeliveryWithAttempts, LeaseRelease, NewDelivery } from "../../ports/delivery-store.ts";
@@ -59,6 +60,7 @@ function insertDeliveries(state: MemoryState, rows: readonly NewDelivery[]): rea
       createdAt: row.createdAt,
       leaseToken: lease === null ? null : canonicalUuid(lease.token),
       lockedUntil: lease?.expiresAt ?? null,
+      ...(row.carriedJob == null ? {} : { carriedSecret: row.carriedJob.secret?.reveal() ?? null }),
     });
   }
   for (const delivery of created) deliveries.set(delivery.id, delivery);
@@ -85,7 +87,7 @@ function claimDueDeliveries(state: MemoryState, params: { now: Date; limit: numb
       ...publicDelivery(claimed),
       leaseToken: claimed.leaseToken as string,
       leaseExpiresAt,
-      secrets: signingSecretsOf(state.jobs.get(d.jobId)),
+      secrets: d.carriedSecret === undefined ? signingSecretsOf(state.jobs.get(d.jobId)) : carriedSecrets(d.carriedSecret),
     };
   });
 }
@@ -204,9 +206,14 @@ function listDeliveriesForJob(state: MemoryState, jobId: string): readonly Deliv
     .map(publicDelivery);
 }
 
-/** A copy without the lease columns, so callers can neither see nor change the stored row. */
+/** The secrets of a delivery whose event carried its job: its own, or none. */
+function carriedSecrets(secret: string | null) {
+  return secret === null ? [] : [makeSecret(secret)];
+}
+
+/** A copy without the lease and carried-job columns, so callers can neither see nor change the stored row. */
 function publicDelivery(d: StoredDelivery): Delivery {
-  const { leaseToken: _token, lockedUntil: _until, ...delivery } = d;
+  const { leaseToken: _token, lockedUntil: _until, carriedSecret: _secret, ...delivery } = d;
   return { ...delivery, payload: copyBytes(d.payload) };
 }
 

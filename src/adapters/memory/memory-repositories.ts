@@ -1,7 +1,7 @@
 import type { Job } from "../../domain/job.ts";
 import type { DeadLetter, DeadLetterStore, StoredDeadLetter } from "../../ports/dead-letters.ts";
 import type { BodyLimits, JobReader } from "../../ports/job-reader.ts";
-import type { Outbox, OutboxEntry } from "../../ports/outbox.ts";
+import type { Outbox, OutboxEntry, OutboxJobLimits } from "../../ports/outbox.ts";
 import type { Repositories } from "../../ports/transactor.ts";
 import { makeMemoryDeliveryStore } from "./memory-delivery-store.ts";
 import { makeMemoryReplayStore } from "./memory-replay-store.ts";
@@ -61,22 +61,25 @@ function withinBodyLimits(found: ReadonlyMap<string, Job>, limits: BodyLimits): 
 
 function makeMemoryOutbox(state: MemoryState): Outbox {
   return {
-    async appendEvent({ jobId, event, traceId, now }): Promise<string> {
+    async appendEvent({ jobId, event, traceId, job, now }): Promise<string> {
       const tables = state.tables;
       const id = String(tables.lastOutboxId + 1);
-      tables.outbox.push({ id, jobId: canonicalUuid(jobId), event, traceId, createdAt: now, processedAt: null });
+      // Stored as jsonb would: a copy of plain JSON, whatever the caller does with its object later.
+      const stored = job == null ? {} : { job: JSON.parse(JSON.stringify(job)) as unknown };
+      tables.outbox.push({ id, jobId: canonicalUuid(jobId), event, traceId, ...stored, createdAt: now, processedAt: null });
       tables.lastOutboxId += 1;
       return id;
     },
 
-    async claimPendingEvents({ limit, ids }): Promise<readonly OutboxEntry[]> {
+    async claimPendingEvents({ limit, ids, jobLimits }): Promise<readonly OutboxEntry[]> {
       // Transactions run one at a time here, so no other transaction can hold these rows: the
       // FOR UPDATE SKIP LOCKED of the real adapter has nothing to skip.
-      return state.tables.outbox
+      const claimed = state.tables.outbox
         .filter((row) => row.processedAt === null && (ids === undefined || ids.includes(row.id)))
         .sort((a, b) => Number(a.id) - Number(b.id))
         .slice(0, Math.max(0, limit))
-        .map(({ id, jobId, event, traceId }) => ({ id, jobId, event, traceId }));
+        .map(({ id, jobId, event, traceId, job }) => ({ id, jobId, event, traceId, ...(job === undefined ? {} : { job }) }));
+      return jobLimits === undefined ? claimed : withinJobLimits(claimed, jobLimits);
     },
 
     async markProcessed({ ids, now }): Promise<void> {
@@ -87,6 +90,24 @@ function makeMemoryOutbox(state: MemoryState): Outbox {
       state.tables.outbox = state.tables.outbox.map((row) => (wanted.has(row.id) ? { ...row, processedAt: now } : row));
     },
   };
+}
+
+/** The Postgres claim's rule: a job over `maxJobBytes` is left unread, and rows past the budget are left for later. */
+function withinJobLimits(claimed: readonly OutboxEntry[], limits: OutboxJobLimits): OutboxEntry[] {
+  const taken: OutboxEntry[] = [];
+  let readBytes = 0;
+  for (const row of claimed) {
+    const { job, ...entry } = row;
+    const bytes = job === undefined ? 0 : byteLength(JSON.stringify(job));
+    if (bytes > limits.maxJobBytes) {
+      taken.push({ ...entry, unreadJobBytes: bytes });
+      continue;
+    }
+    if (readBytes > 0 && readBytes + bytes > limits.maxTotalBytes) break;
+    readBytes += bytes;
+    taken.push(row);
+  }
+  return taken;
 }
 
 function makeMemoryDeadLetterStore(state: MemoryState): DeadLetterStore {

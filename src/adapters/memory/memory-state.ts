@@ -6,10 +6,12 @@ import type { OutboxEntry } from "../../ports/outbox.ts";
 import type { OperatorAction } from "../../ports/delivery-store.ts";
 import type { Replay } from "../../ports/replays.ts";
 
-/** A delivery row with the lease columns the port does not expose. */
+/** A delivery row with the lease and carried-job columns the port does not expose. */
 export interface StoredDelivery extends Delivery {
   readonly leaseToken: string | null;
   readonly lockedUntil: Date | null;
+  /** The secret of a carried job, revealed (plain data, so the tables clone), or null; undefined when the job is read from `jobs`. */
+  readonly carriedSecret?: string | null;
 }
 
 export interface StoredOutboxEntry extends OutboxEntry {

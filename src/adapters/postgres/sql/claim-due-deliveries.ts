@@ -3,7 +3,8 @@ import type { SqlClient } from "../sql-client.ts";
 
 /**
  * Leases up to `limit` pending deliveries due at `now`, oldest due first, skipping rows other
- * workers hold, in one statement; each gets a fresh lease token and its job's secret. Moving
+ * workers hold, in one statement; each gets a fresh lease token and its job's secret (the
+ * delivery's own when its event carried the job: there is no `jobs` row to read). Moving
  * next_attempt_at to the lease expiry takes a leased row out of the due range of
  * webhook_deliveries_due_idx; it comes back by itself when the lease expires, so there is no
  * separate sweep of expired leases.
@@ -31,7 +32,8 @@ export async function claimDueDeliveries(
           where d.id = due.id
           returning d.*, due.next_attempt_at as due_at
         )
-        select c.*, j.id is not null as job_exists, j.webhook_secret
+        select c.*, c.carried_job or j.id is not null as job_exists,
+               case when c.carried_job then c.carried_secret else j.webhook_secret end as webhook_secret
         from claimed c
         left join jobs j on j.id = c.job_id
         order by c.due_at, c.id`;
