@@ -11,6 +11,8 @@ import { exitOf, loopbackReceiversEnv, onOutputLines, spawnDispatcher } from "..
 
 export interface DispatcherProcess {
   readonly pid: number;
+  /** The admin API's port. */
+  readonly port: number;
   /** performance.now() when spawned, and when /healthz first answered (ready to deliver). */
   readonly spawnedAt: number;
   readonly readyAt: number;
@@ -84,6 +86,7 @@ export async function startDispatcher(env: Record<string, string>, readyTimeoutM
   }
   return {
     pid,
+    port,
     spawnedAt,
     readyAt,
     cpuMicros: () => cpuMicrosOf(pid),

@@ -228,6 +228,13 @@ export function renderMarkdown(results: Results): string {
     lines.push("", "EXPLAIN (ANALYZE, BUFFERS) of the slowest query of the worst shape is in the JSON file (`scenarios.s6.runs[0].explain`).");
   }
 
+  const s7problem = why(s, "s7");
+  if (s.s7 !== undefined) {
+    lines.push("", "**S7 intake over HTTP** (`POST /v1/events` accepted, events/s, median):", "");
+    if (s7problem !== null) lines.push(s7problem);
+    else lines.push(`${num(med(s, "s7", "events"))} events: ${num(med(s, "s7", "singleEventsPerSecond"))}/s one event per request (64 clients), ${num(med(s, "s7", "batchedEventsPerSecond"))}/s in batches of 500 (8 clients): ${num(med(s, "s7", "ratio"), 2)}×.`);
+  }
+
   const failures = Object.values(s).reduce((sum, o) => sum + ("runs" in o ? (o.runs as Array<{ signatureFailures?: number }>).reduce((a, r) => a + (r.signatureFailures ?? 0), 0) : 0), 0);
   lines.push("", `Signature verification failures at the receiver, all scenarios: ${failures}.`);
   const retried = Object.entries(s).flatMap(([key, o]) =>

@@ -7,9 +7,9 @@
  *   BENCH_ONLY=s0,s1a npm run bench                   # some scenarios only
  *
  * Env: BENCH_EVENTS (100000), BENCH_RUNS (3), BENCH_ONLY (all of s0,s1a,s1b,s2,s3,s1b16,s3same,s4,
- * s4b,s4b160,s5,s6,b1default,b1batched), BENCH_PENDING_ROWS (1000000, S4 and S5), BENCH_KAFKA_BACKLOG
+ * s4b,s4b160,s5,s6,s7,b1default,b1batched), BENCH_PENDING_ROWS (1000000, S4 and S5), BENCH_KAFKA_BACKLOG
  * (200000, S4(b)'s larger backlog), BENCH_HEAP_CAP_BACKLOG (150000, s4b160), BENCH_CLAIMS (30, S5), BENCH_LIST_ROWS (1000000, S6), BENCH_LIST_QUERIES (200 per
- * query shape, S6),
+ * query shape, S6), BENCH_API_EVENTS (20000, S7),
  * BENCH_S1_MAX_PER_DESTINATION (64, S1 and S2), DATABASE_URL or TEST_POSTGRES_URL (the server to
  * create databases on; postgres://postgres@127.0.0.1:5432/postgres), KAFKA_BROKERS (127.0.0.1:9092;
  * unset, scripts/kafka.sh start runs first). Each run of each scenario has a deadline; a scenario
@@ -32,6 +32,7 @@ import { runMemory } from "./scenarios/s4-memory.ts";
 import { runKafkaBacklogHeapCap, runKafkaBacklogMemory } from "./scenarios/s4b-kafka-backlog.ts";
 import { runClaimCost } from "./scenarios/s5-claim-cost.ts";
 import { runListQueries } from "./scenarios/s6-list-queries.ts";
+import { runApiIntake } from "./scenarios/s7-api-intake.ts";
 import { waitForQuietMachine } from "./proc-stats.ts";
 import { installProcessCleanup } from "./scope.ts";
 import { medians } from "./stats.ts";
@@ -115,6 +116,7 @@ await scenario("s4b", () => runKafkaBacklogMemory(ctx));
 await scenario("s4b160", () => runKafkaBacklogHeapCap(ctx));
 await scenario("s5", () => runClaimCost(ctx));
 await scenario("s6", () => runListQueries(ctx));
+await scenario("s7", () => runApiIntake(ctx));
 await scenario("b1default", () => runBaseline(ctx, "default"));
 await scenario("b1batched", () => runBaseline(ctx, "batched"));
 await receiver.close();

@@ -19,6 +19,15 @@ export function uuidV7(now: number = Date.now()): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/**
+ * The smallest UUID whose first 48 bits are the Unix milliseconds `ms`: every UUIDv7 made at
+ * `ms` or later sorts at or after it, every one made earlier before it.
+ */
+export function uuidV7Floor(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0").slice(-12);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
+}
+
 /** getRandomValues costs 3.8 µs a call on Node 20 (this pool makes an id 0.7 µs): 16 bytes at a time from 4 KiB. */
 const POOL_BYTES = 4096;
 let pool = new Uint8Array(0);

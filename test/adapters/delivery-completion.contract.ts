@@ -227,8 +227,8 @@ export function describeCompletionContract(context: ContractContext): void {
       await context.db.deliveries.recordOperatorAction({ deliveryId: claimed.id, action: "retry", result: "in_flight", createdAt: at(1) });
       await context.db.deliveries.recordOperatorAction({ deliveryId: claimed.id.toUpperCase(), action: "cancel", result: "cancelled", createdAt: at(2) });
       expect((await context.db.deliveries.getDelivery(claimed.id))?.actions).toEqual([
-        { deliveryId: claimed.id, action: "retry", result: "in_flight", createdAt: at(1) },
-        { deliveryId: claimed.id, action: "cancel", result: "cancelled", createdAt: at(2) },
+        { deliveryId: claimed.id, action: "retry", result: "in_flight", createdAt: at(1), replayId: null },
+        { deliveryId: claimed.id, action: "cancel", result: "cancelled", createdAt: at(2), replayId: null },
       ]);
     });
   });

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { uuidV7 } from "../../src/adapters/uuid-v7.ts";
 import { makeSecret } from "../../src/domain/secret.ts";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { describeCompletionContract } from "./delivery-completion.contract.ts";
@@ -290,6 +291,15 @@ function describeCreateAndClaimContract(context: ContractContext): void {
       expect(ids(await list({ createdAfter: at(2_000), createdBefore: at(4_000) }))).toEqual(newestFirst.filter((id) => id === rows[1]!.id || id === rows[2]!.id));
       expect(ids(await list({ status: "pending", event: "job.succeeded", origin: "http://a.example" }))).toEqual([rows[3]!.id]);
       expect(await list({ jobId: "not-a-uuid" })).toEqual([]);
+    });
+
+    it("a creation window finds a delivery whose id was minted up to a minute after its creation time, and none outside the window", async () => {
+      const late = newDelivery({ id: uuidV7(at(60_000).getTime()), createdAt: at(0) });
+      const before = newDelivery({ createdAt: at(-1) });
+      const after = newDelivery({ createdAt: at(1_000) });
+      await context.db.deliveries.createDeliveries([late, before, after]);
+      const found = await context.db.deliveries.listDeliveries({ filter: { createdAfter: at(0), createdBefore: at(1_000) }, limit: 10 });
+      expect(found.map((d) => d.id)).toEqual([late.id]);
     });
 
     it("pages through deliveries by keyset: each row once, in order, even while new rows are inserted", async () => {

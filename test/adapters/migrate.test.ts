@@ -45,6 +45,7 @@ describe("applyMigrations on Postgres", () => {
       "webhook_delivery_attempts",
       "webhook_operator_actions",
       "webhook_outbox",
+      "webhook_replays",
     ]);
   });
 
@@ -56,7 +57,7 @@ describe("applyMigrations on Postgres", () => {
       insert into webhook_deliveries (id, job_id, event, url, created_at, webhook_id, payload, next_attempt_at, updated_at)
       values ('0190f0a0-0000-7000-8000-000000000001', gen_random_uuid(), 'job.succeeded', 'https://r.example/', now(),
               'msg_0190f0a0000070008000000000000001', '\\x7b7d'::bytea, now(), now())`;
-    expect(await applyMigrations(sql)).toEqual([2, 3, 4, 6]);
+    expect(await applyMigrations(sql)).toEqual([2, 3, 4, 5, 6, 7]);
     const [row] = await sql<{ webhook_id: string; attempt_budget_start: number; carried_job: boolean }[]>`
       select webhook_id, attempt_budget_start, carried_job from webhook_deliveries`;
     expect(row?.webhook_id).toBe("msg_0190f0a0000070008000000000000001");
@@ -66,7 +67,15 @@ describe("applyMigrations on Postgres", () => {
     expect(row?.carried_job).toBe(false);
     const indexes = await sql<{ name: string }[]>`
       select indexname as name from pg_indexes where tablename = 'webhook_deliveries' order by 1`;
-    expect(indexes.map((i) => i.name)).toEqual(["webhook_deliveries_due_idx", "webhook_deliveries_job_event_key", "webhook_deliveries_pkey"]);
+    // 002 dropped webhook_id's own index; 007 added the ones the list filters use.
+    expect(indexes.map((i) => i.name)).toEqual([
+      "webhook_deliveries_created_brin",
+      "webhook_deliveries_due_idx",
+      "webhook_deliveries_failed_idx",
+      "webhook_deliveries_job_event_key",
+      "webhook_deliveries_origin_idx",
+      "webhook_deliveries_pkey",
+    ]);
   });
 
   it("two processes migrating a fresh database at once apply each file exactly once: the second waits on the lock the first holds", async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { uuidV7Floor } from "../../src/adapters/uuid-v7.ts";
 import type { NewDelivery } from "../../src/ports/delivery-store.ts";
 import type { ReplayFilter } from "../../src/ports/replays.ts";
 import { at, type ContractContext, newDeadLetter, newDelivery, T0 } from "../support/contract-subject.ts";
@@ -48,7 +49,7 @@ export function describeReplaysContract(context: ContractContext): void {
 
     it("deliveries created after the replay, or outside its filter, are never re-driven by it", async () => {
       // Ids are time-ordered in the dispatcher (UUIDv7): a delivery created later has a larger one.
-      const idOf = (n: number) => `01900000-0000-7000-8000-00000000000${n}`;
+      const idOf = (n: number) => `${uuidV7Floor(T0.getTime()).slice(0, 14)}7000-8000-00000000000${n}`;
       await failedDeliveries(1, { id: idOf(1) });
       await failedDeliveries(1, { id: idOf(2), event: "job.failed" });
       const replay = await startReplay({ ...window, event: "job.succeeded" });

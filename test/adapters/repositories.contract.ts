@@ -187,7 +187,8 @@ export function describeRepositoriesContract(context: ContractContext): void {
       const fromOutbox = newDeadLetter({ source: "outbox", reason: "unknown_job", jobId: randomUUID(), event: "job.failed", traceId: "t-1", createdAt: at(2) });
       await context.db.deadLetters.recordDeadLetters([fromKafka, fromOutbox]);
       const listed = await context.db.deadLetters.listDeadLetters({ limit: 10 });
-      expect(listed.map(({ id: _id, ...rest }) => rest)).toEqual([fromOutbox, fromKafka]);
+      const unprocessed = { reprocessedAt: null, deliveryId: null };
+      expect(listed.map(({ id: _id, ...rest }) => rest)).toEqual([{ ...fromOutbox, ...unprocessed }, { ...fromKafka, ...unprocessed }]);
       expect(Number(listed[0]?.id)).toBeGreaterThan(Number(listed[1]?.id));
       expect(await context.db.deadLetters.listDeadLetters({ limit: 1 })).toHaveLength(1);
     });

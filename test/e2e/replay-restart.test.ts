@@ -20,11 +20,16 @@ async function failedDeliveries(sql: postgres.Sql, url: string, count: number): 
   await sql`
     insert into jobs (id, status, finished_at, output_markup, webhook_url, webhook_secret)
     select gen_random_uuid(), 'succeeded', now(), '<story/>', ${url}, ${TEST_SECRET} from generate_series(1, ${count})`;
+  // Ids are UUIDv7 of the creation time, as the dispatcher makes them.
   await sql`
     insert into webhook_deliveries (id, job_id, event, url, status, attempts, last_error, created_at, updated_at, webhook_id, payload)
-    select d.id, d.job_id, 'job.succeeded', d.webhook_url, 'failed', 3, 'connection_refused', now() - interval '1 hour', now(),
+    select d.id, d.job_id, 'job.succeeded', d.webhook_url, 'failed', 3, 'connection_refused', d.created_at, now(),
            'msg_' || replace(d.id::text, '-', ''), convert_to(json_build_object('job_id', d.job_id, 'status', 'succeeded')::text, 'UTF8')
-    from (select gen_random_uuid() as id, id as job_id, webhook_url from jobs) d`;
+    from (
+      select (lpad(to_hex((extract(epoch from created_at) * 1000)::bigint), 12, '0') || '7' || substr(h, 1, 3) || '8' || substr(h, 4, 15))::uuid as id,
+             job_id, webhook_url, created_at
+      from (select id as job_id, webhook_url, now() - interval '1 hour' as created_at, md5(random()::text) as h from jobs) j
+    ) d`;
 }
 
 async function spawn(url: string): Promise<DispatcherProcess> {
@@ -52,7 +57,7 @@ describe("a bulk replay across a SIGKILL", () => {
     const created = (await response.json()) as { replay_id: string; matched: number };
     expect([response.status, created.matched]).toEqual([202, DELIVERIES]);
 
-    await waitFor("a third of the replay to reach the receiver", () => receiver.receipts.length >= DELIVERIES / 3, { timeoutMs: 60_000 });
+    await waitFor("a third of the replay to reach the receiver", () => receiver.receipts.length >= DELIVERIES / 3, { timeoutMs: 120_000 });
     expect(await first.stop("SIGKILL")).toBe("SIGKILL");
     const receivedBeforeKill = receiver.receipts.length;
     const [progress] = await database.sql<{ status: string; redriven: number }[]>`select status, redriven from webhook_replays where id = ${created.replay_id}`;

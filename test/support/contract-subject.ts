@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { uuidV7 } from "../../src/adapters/uuid-v7.ts";
 import type { DeliveryAttempt } from "../../src/domain/delivery.ts";
 import type { DeadLetter } from "../../src/ports/dead-letters.ts";
 import type { Database } from "../../src/ports/database.ts";
@@ -48,8 +49,9 @@ export function at(msAfterT0: number): Date {
   return new Date(T0.getTime() + msAfterT0);
 }
 
+/** A delivery row to create; its id is a UUIDv7 of its creation time, as the dispatcher makes them. */
 export function newDelivery(overrides: Partial<NewDelivery> = {}): NewDelivery {
-  const id = randomUUID();
+  const id = uuidV7((overrides.createdAt ?? T0).getTime());
   return {
     id,
     webhookId: `msg_${id.replaceAll("-", "")}`,

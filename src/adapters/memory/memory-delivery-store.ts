@@ -23,7 +23,7 @@ export function makeMemoryDeliveryStore(state: MemoryState): DeliveryStore {
     getDelivery: async (id) => getDelivery(state, id),
     redriveDelivery: async (params) => redriveDelivery(state, params),
     cancelDelivery: async (params) => cancelDelivery(state, params),
-    recordOperatorAction: async (action) => void state.tables.operatorActions.push({ ...action, deliveryId: action.deliveryId.toLowerCase() }),
+    recordOperatorAction: async (action) => void state.tables.operatorActions.push({ ...action, deliveryId: action.deliveryId.toLowerCase(), replayId: action.replayId ?? null }),
     listDeliveries: async (params) => listDeliveries(state, params),
     listDeliveriesForJob: async (jobId) => listDeliveriesForJob(state, jobId),
   };
