@@ -109,16 +109,7 @@ export function wireDispatcher(
   const acceptBatch: AcceptBatch = (events) =>
     acceptIsolatingRefusals(refusalDeps, events, (part) => intake({ maxEvents: part.length, take: async () => part }));
   const sources = [outboxPoller, ...(options.inputs?.(acceptBatch) ?? [])];
-  const replayRunner = createReplayRunner({
-    transaction: db.transaction,
-    now,
-    logger: logger.child({ component: "replay" }),
-    wakeScheduler: () => scheduler.wake(),
-    batchSize: REPLAY_BATCH,
-    maxDue: REPLAY_BATCH,
-    pollIntervalMs: config.pollIntervalMs,
-    waitIntervalMs: REPLAY_WAIT_MS,
-  });
+  const replayRunner = replayRunnerOf(deps, scheduler);
   return {
     acceptBatch,
     scheduler,
@@ -131,6 +122,20 @@ export function wireDispatcher(
       await Promise.all([...sources.map((source) => source.run(signal)), replayRunner.run(signal), scheduler.run(signal)]);
     },
   };
+}
+
+/** Bulk replays: batches of 1,000, each only while fewer than 1,000 deliveries are due. */
+function replayRunnerOf(deps: DispatcherDeps, scheduler: Scheduler): ReplayRunner {
+  return createReplayRunner({
+    transaction: deps.db.transaction,
+    now: () => deps.clock.now(),
+    logger: deps.logger.child({ component: "replay" }),
+    wakeScheduler: () => scheduler.wake(),
+    batchSize: REPLAY_BATCH,
+    maxDue: REPLAY_BATCH,
+    pollIntervalMs: deps.config.pollIntervalMs,
+    waitIntervalMs: REPLAY_WAIT_MS,
+  });
 }
 
 /** What each attempt needs; completions are written one statement per batch of finished attempts, not one per delivery. */

@@ -4,7 +4,7 @@ import { Reprocessed, ReprocessedPage, reprocessMany, reprocessOne, type Reproce
 import { DeadLetterView, deadLetterJson } from "./delivery-json.ts";
 import { DEAD_LETTER_CURSOR, DeadLetterListParameters, parseDeadLetterListQuery } from "./dead-letter-list-query.ts";
 import { isProblem, pageOf, pageOfSchema } from "./list-query.ts";
-import { addRoute, BEARER, problemResponse, v1Responses } from "./openapi-route.ts";
+import { addRoute, BEARER, jsonResponse, problemResponse, v1Responses } from "./openapi-route.ts";
 import { problem } from "./problem.ts";
 
 const listDeadLetters = createRoute({
@@ -21,7 +21,6 @@ const listDeadLetters = createRoute({
   }),
 });
 
-const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
 
 const reprocessOneRoute = createRoute({
   method: "post",
@@ -32,7 +31,7 @@ const reprocessOneRoute = createRoute({
   security: [{ [BEARER]: [] }],
   request: { params: z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, description: "A dead letter id (a whole number)" }) }) },
   responses: v1Responses({
-    200: json("Reprocessed", Reprocessed),
+    200: jsonResponse("Reprocessed", Reprocessed),
     404: problemResponse("`not_found`: no dead letter with this id"),
     409: problemResponse("Why it cannot become a delivery now, its code as `error`: `unknown_job`, `job_not_finished`, `no_webhook_url`, `not_reprocessable`, `already_reprocessed`"),
     413: problemResponse("`payload_too_large`: bodies are limited to 64 KiB"),
@@ -48,7 +47,7 @@ const reprocessManyRoute = createRoute({
   security: [{ [BEARER]: [] }],
   request: { query: DeadLetterListParameters.omit({ reprocessed: true }) },
   responses: v1Responses({
-    200: json("What became of each letter of the page", ReprocessedPage),
+    200: jsonResponse("What became of each letter of the page", ReprocessedPage),
     400: problemResponse("`invalid_parameter`: the message starts with the parameter's name"),
     413: problemResponse("`payload_too_large`: bodies are limited to 64 KiB"),
   }),

@@ -7,7 +7,7 @@ import type { Logger } from "../../ports/logger.ts";
 import { ActionView, AttemptView, actionJson, attemptJson, DeliveryView, deliveryJson } from "./delivery-json.ts";
 import { DELIVERY_CURSOR, DeliveryListParameters, parseDeliveryListQuery } from "./delivery-list-query.ts";
 import { isProblem, pageOf, pageOfSchema } from "./list-query.ts";
-import { addRoute, BEARER, problemResponse, v1Responses } from "./openapi-route.ts";
+import { addRoute, BEARER, jsonResponse, problemResponse, v1Responses } from "./openapi-route.ts";
 import { cancelDelivery, RetryBody, retryDelivery } from "./operator-actions.ts";
 import { problem } from "./problem.ts";
 
@@ -17,7 +17,6 @@ interface DeliveryRouteDeps {
   readonly logger: Logger;
 }
 
-const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
 const Uuid = z.string().refine(isUuid, "must be a UUID").openapi({ format: "uuid" });
 const DeliveryIdParams = z.object({ id: Uuid.openapi({ param: { name: "id", in: "path" }, description: "A delivery id" }) });
 /** A delivery id that is not a UUID names no delivery: 404, as for an unknown one. */
@@ -35,7 +34,7 @@ const listDeliveries = createRoute({
   security: [{ [BEARER]: [] }],
   request: { query: DeliveryListParameters },
   responses: v1Responses({
-    200: json("One page of deliveries", pageOfSchema("DeliveryPage", DeliveryView)),
+    200: jsonResponse("One page of deliveries", pageOfSchema("DeliveryPage", DeliveryView)),
     400: problemResponse("`invalid_parameter`: the message starts with the parameter's name"),
   }),
 });
@@ -48,7 +47,7 @@ const showDelivery = createRoute({
   security: [{ [BEARER]: [] }],
   request: { params: DeliveryIdParams },
   responses: v1Responses({
-    200: json("The delivery", z.object({ delivery: DeliveryView, attempts: z.array(AttemptView), actions: z.array(ActionView) })),
+    200: jsonResponse("The delivery", z.object({ delivery: DeliveryView, attempts: z.array(AttemptView), actions: z.array(ActionView) })),
     404: notFound,
   }),
 });
@@ -65,7 +64,7 @@ const retry = createRoute({
     body: { required: false, description: "Empty, `{}` or `{\"resend\": true}`, whatever the content type", content: { "application/json": { schema: RetryBody } } },
   },
   responses: v1Responses({
-    200: json("Re-driven", Redriven("redriven")),
+    200: jsonResponse("Re-driven", Redriven("redriven")),
     400: problemResponse("`invalid_body`: the body is not empty, `{}` or `{\"resend\": boolean}`"),
     404: notFound,
     409: problemResponse("`already_sent` (post `{\"resend\": true}` to send it again) or `in_flight` (an attempt holds the lease now)"),
@@ -81,7 +80,7 @@ const cancel = createRoute({
   security: [{ [BEARER]: [] }],
   request: { params: DeliveryIdParams },
   responses: v1Responses({
-    200: json("Cancelled", Redriven("cancelled")),
+    200: jsonResponse("Cancelled", Redriven("cancelled")),
     404: notFound,
     409: problemResponse("`not_pending`: only a pending delivery can be cancelled"),
     413: problemResponse("`payload_too_large`: bodies are limited to 64 KiB"),
@@ -96,7 +95,7 @@ const jobDeliveries = createRoute({
   security: [{ [BEARER]: [] }],
   request: { params: z.object({ job_id: Uuid.openapi({ param: { name: "job_id", in: "path" } }) }) },
   responses: v1Responses({
-    200: json("The job's deliveries, oldest first (empty for an unknown job)", z.object({ job_id: z.string().openapi({ format: "uuid" }), deliveries: z.array(DeliveryView) })),
+    200: jsonResponse("The job's deliveries, oldest first (empty for an unknown job)", z.object({ job_id: z.string().openapi({ format: "uuid" }), deliveries: z.array(DeliveryView) })),
     400: problemResponse("`invalid_job_id`: job_id is not a UUID"),
   }),
 });

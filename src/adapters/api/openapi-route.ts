@@ -5,7 +5,7 @@
  */
 import { OpenAPIHono, type RouteConfig, type RouteHandler, type RouteHook } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { ZodError } from "zod";
+import type { ZodError, ZodType } from "zod";
 import { Problem, problem } from "./problem.ts";
 
 /** An app (or sub-app) of the admin API: answers a request that fails its schemas with the one error shape. */
@@ -49,6 +49,9 @@ export function addRoute<R extends RouteConfig>(app: OpenAPIHono, route: R, hand
   const untyped = app.openapi as (route: RouteConfig, handler: unknown, hook?: unknown) => unknown;
   untyped({ ...route, request: validated, hide: true }, handler, options.hook);
 }
+
+/** A JSON answer of `schema`, for a route's `responses`. */
+export const jsonResponse = <T extends ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
 
 /** A JSON answer in the error shape, for a route's `responses`. */
 export const problemResponse = (description: string) => ({ description, content: { "application/json": { schema: Problem } } });

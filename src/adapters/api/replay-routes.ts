@@ -4,7 +4,7 @@ import type { Database } from "../../ports/database.ts";
 import type { Logger } from "../../ports/logger.ts";
 import type { Replay } from "../../ports/replays.ts";
 import { isProblem } from "./list-query.ts";
-import { addRoute, BEARER, problemResponse, readJsonBody, v1Responses } from "./openapi-route.ts";
+import { addRoute, BEARER, jsonResponse, problemResponse, readJsonBody, v1Responses } from "./openapi-route.ts";
 import { problem } from "./problem.ts";
 import { MAX_REPLAY_JOB_IDS, parseReplayRequest } from "./replay-request.ts";
 
@@ -58,7 +58,6 @@ const ReplayView = z
   })
   .openapi("Replay");
 
-const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
 const ReplayIdParams = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, format: "uuid", description: "A replay id" }) });
 const notFound = problemResponse("`not_found`: no replay with this id");
 
@@ -71,8 +70,8 @@ const createReplay = createRoute({
   security: [{ [BEARER]: [] }],
   request: { body: { required: true, content: { "application/json": { schema: ReplayRequestBody } } } },
   responses: v1Responses({
-    200: json("A dry run: how many deliveries would be re-driven", z.object({ dry_run: z.literal(true), matched: z.int() })),
-    202: json("The replay started", z.object({ replay_id: z.string().openapi({ format: "uuid" }), matched: z.int(), replay: ReplayView })),
+    200: jsonResponse("A dry run: how many deliveries would be re-driven", z.object({ dry_run: z.literal(true), matched: z.int() })),
+    202: jsonResponse("The replay started", z.object({ replay_id: z.string().openapi({ format: "uuid" }), matched: z.int(), replay: ReplayView })),
     400: problemResponse("`invalid_json`; `invalid_body` (the message starts with the field's name); `replay_too_large`: split the window"),
     413: problemResponse("`payload_too_large`: bodies are limited to 64 KiB"),
   }),
@@ -85,7 +84,7 @@ const showReplay = createRoute({
   summary: "A replay and its progress",
   security: [{ [BEARER]: [] }],
   request: { params: ReplayIdParams },
-  responses: v1Responses({ 200: json("The replay", z.object({ replay: ReplayView })), 404: notFound }),
+  responses: v1Responses({ 200: jsonResponse("The replay", z.object({ replay: ReplayView })), 404: notFound }),
 });
 
 const cancelReplay = createRoute({
@@ -97,7 +96,7 @@ const cancelReplay = createRoute({
   security: [{ [BEARER]: [] }],
   request: { params: ReplayIdParams },
   responses: v1Responses({
-    200: json("Cancelled", z.object({ replay: ReplayView })),
+    200: jsonResponse("Cancelled", z.object({ replay: ReplayView })),
     404: notFound,
     409: problemResponse("`not_running`: the replay has already completed or been cancelled"),
     413: problemResponse("`payload_too_large`: bodies are limited to 64 KiB"),

@@ -63,6 +63,25 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
       return { delivery: toDelivery(row), attempts: attempts.map(toAttempt), actions: actions.map(toOperatorAction) };
     },
 
+    ...operatorMethods(sql),
+
+    async listDeliveries({ filter, limit, beforeId }) {
+      if (limit <= 0) return [];
+      if (filter.jobId !== undefined && !isUuid(filter.jobId)) return [];
+      if (beforeId !== undefined && !isUuid(beforeId)) return [];
+      return (await listDeliveries(sql, { filter, limit, beforeId })).map(toDelivery);
+    },
+
+    async listDeliveriesForJob(jobId) {
+      return isUuid(jobId) ? (await listDeliveriesForJob(sql, jobId)).map(toDelivery) : [];
+    },
+  };
+  return store;
+}
+
+/** An operator's retry and cancel, and the record of what operators did. */
+function operatorMethods(sql: SqlClient): Pick<DeliveryStore, "redriveDelivery" | "cancelDelivery" | "recordOperatorAction"> {
+  return {
     async redriveDelivery(params) {
       const row = isUuid(params.id) ? await redriveDelivery(sql, params) : undefined;
       if (row === undefined) return { outcome: "not_found", delivery: null };
@@ -78,17 +97,5 @@ export function makeDeliveryStore(sql: SqlClient): DeliveryStore {
     },
 
     recordOperatorAction: (action) => insertOperatorAction(sql, action),
-
-    async listDeliveries({ filter, limit, beforeId }) {
-      if (limit <= 0) return [];
-      if (filter.jobId !== undefined && !isUuid(filter.jobId)) return [];
-      if (beforeId !== undefined && !isUuid(beforeId)) return [];
-      return (await listDeliveries(sql, { filter, limit, beforeId })).map(toDelivery);
-    },
-
-    async listDeliveriesForJob(jobId) {
-      return isUuid(jobId) ? (await listDeliveriesForJob(sql, jobId)).map(toDelivery) : [];
-    },
   };
-  return store;
 }
