@@ -5,6 +5,7 @@ import { decodeResponseSnippet, RESPONSE_SNIPPET_BYTES } from "../domain/respons
 import { classifySendResult, type Verdict } from "../domain/error-classifier.ts";
 import type { SendError, SendErrorKind, SendResult } from "../domain/send-result.ts";
 import { signWebhook, validateSecret, type HmacSha256 } from "../domain/signer.ts";
+import { isW3cTraceId, traceparentOf } from "../domain/trace-context.ts";
 import { checkWebhookUrl } from "../domain/webhook-url.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { ClaimedDelivery, DeliveryStore } from "../ports/delivery-store.ts";
@@ -23,6 +24,8 @@ export interface DeliverOneDeps {
   readonly backoff: BackoffPolicy;
   readonly timeoutMs: number;
   readonly logger: Logger;
+  /** A fresh span id (16 lowercase hex digits, not all zero) for each attempt's `traceparent`. */
+  readonly newSpanId: () => string;
 }
 
 export interface DeliveryResult {
@@ -45,13 +48,17 @@ export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery
     refusal ??
     (await deps.sender.send({
       url: delivery.url,
-      headers: await signWebhook({
-        hmac: deps.hmac,
-        webhookId: delivery.webhookId,
-        timestampSeconds: Math.floor(startedAt.getTime() / 1000),
-        body: delivery.payload,
-        secrets: delivery.secrets ?? [],
-      }),
+      headers: {
+        ...(await signWebhook({
+          hmac: deps.hmac,
+          webhookId: delivery.webhookId,
+          timestampSeconds: Math.floor(startedAt.getTime() / 1000),
+          body: delivery.payload,
+          secrets: delivery.secrets ?? [],
+        })),
+        // A W3C trace id goes on as a new span per attempt; any other trace id is only stored and logged.
+        ...(isW3cTraceId(delivery.traceId) ? { traceparent: traceparentOf(delivery.traceId, deps.newSpanId()) } : {}),
+      },
       body: delivery.payload,
       timeoutMs: deps.timeoutMs,
     }));

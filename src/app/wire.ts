@@ -1,5 +1,6 @@
 import { maxJobEventBytes } from "../domain/event.ts";
 import type { HmacSha256 } from "../domain/signer.ts";
+import { spanIdFromUuid } from "../domain/trace-context.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { Database } from "../ports/database.ts";
 import type { ReprocessDeadLetter } from "../ports/dead-letters.ts";
@@ -149,5 +150,6 @@ function deliverDepsOf(deps: DispatcherDeps): DeliverOneDeps {
     backoff: deps.config.backoff,
     timeoutMs: deps.config.webhookTimeoutMs,
     logger: deps.logger.child({ component: "delivery" }),
+    newSpanId: () => spanIdFromUuid(deps.newId()),
   };
 }

@@ -10,6 +10,7 @@ import type { ClaimedDelivery } from "../../src/ports/delivery-store.ts";
 import type { IncomingEvent } from "../../src/ports/event-source.ts";
 import { createSignatureVerifier } from "../../scripts/verify-signatures.ts";
 import { bodyLimits, capturingLogger, finishedJob, manualClock, outboxPollerWithoutSlots, response, scriptedSender } from "../support/app-fixtures.ts";
+import { spanIdFromUuid } from "../../src/domain/trace-context.ts";
 
 const CARRIED_SECRET = "whsec_Y2FycmllZC1zZWNyZXQtZm9yLXRlc3Rz";
 const backoff = { maxAttempts: 3, baseDelayMs: 30_000, maxDelayMs: 3_600_000, jitter: 0 };
@@ -35,7 +36,7 @@ function intakeOver(slots: number) {
   });
   const accept = (events: readonly IncomingEvent[]) => intake({ maxEvents: events.length, take: async () => events });
   const deliver = (delivery: ClaimedDelivery, sender: ReturnType<typeof scriptedSender>) =>
-    deliverOne({ deliveries: db.deliveries, sender, hmac: webCryptoHmacSha256, clock, random: () => 0.5, backoff, timeoutMs: 5_000, logger }, delivery);
+    deliverOne({ deliveries: db.deliveries, sender, hmac: webCryptoHmacSha256, clock, random: () => 0.5, backoff, timeoutMs: 5_000, logger, newSpanId: () => spanIdFromUuid(randomUUID()) }, delivery);
   return { db, clock, logger, started, accept, deliver };
 }
 

@@ -9,11 +9,12 @@ import type { Job } from "../../src/domain/job.ts";
 import { makeSecret } from "../../src/domain/secret.ts";
 import type { SendResult } from "../../src/domain/send-result.ts";
 import { bodyLimits, capturingLogger, finishedJob, manualClock, response, scriptedSender, SECRET } from "../support/app-fixtures.ts";
+import { spanIdFromUuid } from "../../src/domain/trace-context.ts";
 
 const backoff = { maxAttempts: 3, baseDelayMs: 30_000, maxDelayMs: 3_600_000, jitter: 0 };
 const LEASE_MS = 60_000;
 
-async function setup(job: Job, results: readonly SendResult[]) {
+async function setup(job: Job, results: readonly SendResult[], traceId = "t-1") {
   const db = createMemoryDatabase();
   const clock = manualClock();
   const logger = capturingLogger();
@@ -21,10 +22,10 @@ async function setup(job: Job, results: readonly SendResult[]) {
   db.putJob(job);
   await db.transaction((tx) =>
     acceptEvents({ newId: randomUUID, now: clock.now, logger, bodyLimits }, tx, [
-      { value: { job_id: job.id, event: "job.succeeded", trace_id: "t-1" }, origin: { source: "api" } },
+      { value: { job_id: job.id, event: "job.succeeded", trace_id: traceId }, origin: { source: "api" } },
     ]),
   );
-  const deps = { deliveries: db.deliveries, sender, hmac: webCryptoHmacSha256, clock, random: () => 0.5, backoff, timeoutMs: 5_000, logger };
+  const deps = { deliveries: db.deliveries, sender, hmac: webCryptoHmacSha256, clock, random: () => 0.5, backoff, timeoutMs: 5_000, logger, newSpanId: () => spanIdFromUuid(randomUUID()) };
   const claim = async () => {
     const [claimed] = await db.deliveries.claimDueDeliveries({ now: clock.now(), limit: 1, leaseMs: LEASE_MS });
     return claimed!;
@@ -34,6 +35,27 @@ async function setup(job: Job, results: readonly SendResult[]) {
 }
 
 describe("deliver one", () => {
+  it("sends a traceparent with the event's W3C trace id and a new span id on every attempt", async () => {
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const { clock, sender, deps, claim } = await setup(finishedJob(), [response(500), response(200)], traceId);
+    await deliverOne(deps, await claim());
+    clock.advance(30_000);
+    await deliverOne(deps, await claim());
+    const parents = sender.requests.map((request) => request.headers["traceparent"]);
+    for (const parent of parents) expect(parent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    expect(new Set(parents.map((parent) => parent!.split("-")[2])).size).toBe(2);
+    expect(sender.requests.every((request) => request.headers["tracestate"] === undefined)).toBe(true);
+  });
+
+  it.each(["t-1", "4BF92F3577B34DA6A3CE929D0E0E4736", "00000000000000000000000000000000"])(
+    "sends no traceparent when the trace id %s is not a W3C trace id",
+    async (traceId) => {
+      const { sender, deps, claim } = await setup(finishedJob(), [response(200)], traceId);
+      await deliverOne(deps, await claim());
+      expect(sender.requests[0]!.headers["traceparent"]).toBeUndefined();
+    },
+  );
+
   it("signs and sends the stored payload, and records a 2xx as sent after one attempt", async () => {
     const job = finishedJob();
     const { sender, deps, claim, stored, db } = await setup(job, [response(204)]);
