@@ -16,6 +16,7 @@ import { acceptIsolatingRefusals } from "./isolate-refusals.ts";
 import { createOutboxPoller, type OutboxPoller } from "./outbox-poller.ts";
 import { createReplayRunner, type ReplayRunner } from "./replay-runner.ts";
 import { reprocessDeadLetter } from "./reprocess-dead-letter.ts";
+import { createRetention, type Retention } from "./retention.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
 
 export interface DispatcherDeps {
@@ -40,6 +41,8 @@ export interface Dispatcher {
   readonly outboxPoller: OutboxPoller;
   /** Bulk replays, in batches behind the due deliveries. */
   readonly replayRunner: ReplayRunner;
+  /** Deletes finished deliveries, processed outbox rows and dead letters past their retention. */
+  readonly retention: Retention;
   /** An operator's reprocessing of one dead letter. */
   readonly reprocessDeadLetter: ReprocessDeadLetter;
   /** Every input: the outbox poller, plus Kafka when configured. */
@@ -65,6 +68,10 @@ const INTAKE_BODY_BUDGET_BYTES = 16 * 1024 * 1024;
 const REPLAY_BATCH = 1_000;
 /** How often a replay waiting for the due deliveries to drain looks again, ms. */
 const REPLAY_WAIT_MS = 200;
+/** Pruning: at most 1,000 rows a batch, a batch every 100 ms while there is more, a look a minute otherwise. */
+const PRUNE_BATCH = 1_000;
+const PRUNE_PAUSE_MS = 100;
+const PRUNE_INTERVAL_MS = 60_000;
 
 /** Composes the use cases from their dependencies. The one place where the app is wired by hand. */
 export function wireDispatcher(
@@ -111,16 +118,18 @@ export function wireDispatcher(
     acceptIsolatingRefusals(refusalDeps, events, (part) => intake({ maxEvents: part.length, take: async () => part }));
   const sources = [outboxPoller, ...(options.inputs?.(acceptBatch) ?? [])];
   const replayRunner = replayRunnerOf(deps, scheduler);
+  const retention = retentionOf(deps);
   return {
     acceptBatch,
     scheduler,
     outboxPoller,
     replayRunner,
+    retention,
     reprocessDeadLetter: (id) => reprocessDeadLetter({ transaction: db.transaction, accept, wakeScheduler: () => scheduler.wake() }, id),
     sources,
     async run(signal) {
       // Sources stop first so nothing new is claimed from them; the scheduler then drains.
-      await Promise.all([...sources.map((source) => source.run(signal)), replayRunner.run(signal), scheduler.run(signal)]);
+      await Promise.all([...sources.map((source) => source.run(signal)), replayRunner.run(signal), retention.run(signal), scheduler.run(signal)]);
     },
   };
 }
@@ -136,6 +145,20 @@ function replayRunnerOf(deps: DispatcherDeps, scheduler: Scheduler): ReplayRunne
     maxDue: REPLAY_BATCH,
     pollIntervalMs: deps.config.pollIntervalMs,
     waitIntervalMs: REPLAY_WAIT_MS,
+  });
+}
+
+/** Pruning of old rows, in batches at a bounded pace. */
+function retentionOf(deps: DispatcherDeps): Retention {
+  return createRetention({
+    transaction: deps.db.transaction,
+    now: () => deps.clock.now(),
+    logger: deps.logger.child({ component: "retention" }),
+    retentionMs: deps.config.retentionMs,
+    outboxRetentionMs: deps.config.outboxRetentionMs,
+    batchSize: PRUNE_BATCH,
+    pauseMs: PRUNE_PAUSE_MS,
+    intervalMs: PRUNE_INTERVAL_MS,
   });
 }
 

@@ -3,6 +3,7 @@ import type { DeliveryStore } from "./delivery-store.ts";
 import type { JobReader } from "./job-reader.ts";
 import type { Outbox } from "./outbox.ts";
 import type { ReplayStore } from "./replays.ts";
+import type { RetentionStore } from "./retention.ts";
 
 /** Every repository, bound to one connection or transaction. */
 export interface Repositories {
@@ -11,6 +12,7 @@ export interface Repositories {
   readonly deadLetters: DeadLetterStore;
   readonly outbox: Outbox;
   readonly replays: ReplayStore;
+  readonly retention: RetentionStore;
 }
 
 /**

@@ -6,6 +6,7 @@ import { describeCompletionContract } from "./delivery-completion.contract.ts";
 import { at, type ContractContext, type ContractOptions, type ContractSubject, newDelivery, T0 } from "../support/contract-subject.ts";
 import { describeRepositoriesContract } from "./repositories.contract.ts";
 import { describeReplaysContract } from "./replays.contract.ts";
+import { describeRetentionContract } from "./retention.contract.ts";
 
 export type { ContractOptions, ContractSubject } from "../support/contract-subject.ts";
 
@@ -47,6 +48,7 @@ export function describeDatabaseContract(
     describeCompletionContract(context);
     describeRepositoriesContract(context);
     describeReplaysContract(context);
+    describeRetentionContract(context);
   });
 }
 

@@ -88,6 +88,7 @@ function mapRepositories(repositories: Repositories, exclusive: Exclusive): Repo
     deadLetters: wrapMethods(repositories.deadLetters, exclusive),
     outbox: wrapMethods(repositories.outbox, exclusive),
     replays: wrapMethods(repositories.replays, exclusive),
+    retention: wrapMethods(repositories.retention, exclusive),
   };
 }
 

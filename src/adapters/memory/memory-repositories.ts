@@ -5,6 +5,7 @@ import type { Outbox, OutboxEntry, OutboxJobLimits } from "../../ports/outbox.ts
 import type { Repositories } from "../../ports/transactor.ts";
 import { makeMemoryDeliveryStore } from "./memory-delivery-store.ts";
 import { makeMemoryReplayStore } from "./memory-replay-store.ts";
+import { makeMemoryRetentionStore } from "./memory-retention-store.ts";
 import { isUuid } from "../../domain/uuid.ts";
 import { canonicalUuid, copyBytes, type MemoryState, sqlStateError } from "./memory-state.ts";
 
@@ -16,6 +17,7 @@ export function makeMemoryRepositories(state: MemoryState): Repositories {
     deadLetters: makeMemoryDeadLetterStore(state),
     outbox: makeMemoryOutbox(state),
     replays: makeMemoryReplayStore(state),
+    retention: makeMemoryRetentionStore(state),
   };
 }
 

@@ -8,6 +8,7 @@ import { makeDeliveryStore } from "./delivery-store.ts";
 import { makeJobReader } from "./job-reader.ts";
 import { makeOutbox } from "./outbox.ts";
 import { makeReplayStore } from "./replay-store.ts";
+import { makeRetentionStore } from "./retention-store.ts";
 import type { SqlClient } from "./sql-client.ts";
 
 /** postgres.js settings a particular server needs (see `embeddedConnectionOptions`). */
@@ -48,6 +49,7 @@ export function makeRepositories(sql: SqlClient): Repositories {
     deadLetters: makeDeadLetterStore(sql),
     outbox: makeOutbox(sql),
     replays: makeReplayStore(sql),
+    retention: makeRetentionStore(sql),
   };
 }
 

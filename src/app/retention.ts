@@ -1,0 +1,74 @@
+import type { Logger } from "../ports/logger.ts";
+import type { RetentionStore } from "../ports/retention.ts";
+import type { RunInTransaction } from "../ports/transactor.ts";
+import { errorText } from "../shared/error-text.ts";
+import { createWakeSignal } from "./wake-signal.ts";
+
+export interface RetentionOptions {
+  readonly transaction: RunInTransaction;
+  readonly now: () => Date;
+  readonly logger: Logger;
+  /** How long finished deliveries (with attempts and actions) and dead letters are kept, ms; 0 keeps them. */
+  readonly retentionMs: number;
+  /** How long processed outbox rows are kept, ms; 0 keeps them. */
+  readonly outboxRetentionMs: number;
+  /** Most rows one batch deletes, each batch its own transaction. */
+  readonly batchSize: number;
+  /** Pause between two batches while there is more to delete, ms: the pace that keeps pruning light. */
+  readonly pauseMs: number;
+  /** Sleep once nothing is left to delete, ms. */
+  readonly intervalMs: number;
+}
+
+/** Rows deleted by one round, per kind. */
+export interface PruneCounts {
+  readonly deliveries: number;
+  readonly outbox: number;
+  readonly deadLetters: number;
+}
+
+export interface Retention {
+  /** One batch of each kind that has a retention period. */
+  pruneOnce(): Promise<PruneCounts>;
+  /** Rounds until `signal` aborts; a failed round is logged and tried again after the interval. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+type Kind = keyof PruneCounts;
+const PRUNE: Readonly<Record<Kind, (store: RetentionStore) => RetentionStore[keyof RetentionStore]>> = {
+  deliveries: (store) => store.pruneDeliveries,
+  outbox: (store) => store.pruneOutbox,
+  deadLetters: (store) => store.pruneDeadLetters,
+};
+
+/** Deletes old rows in the background, one short transaction per batch of each kind. */
+export function createRetention(options: RetentionOptions): Retention {
+  const periodOf = (kind: Kind) => (kind === "outbox" ? options.outboxRetentionMs : options.retentionMs);
+  const pruneKind = async (kind: Kind): Promise<number> => {
+    const period = periodOf(kind);
+    if (period <= 0) return 0;
+    const before = new Date(options.now().getTime() - period);
+    return options.transaction((tx) => PRUNE[kind](tx.retention)({ before, limit: options.batchSize }));
+  };
+  const pruneOnce = async (): Promise<PruneCounts> => {
+    const counts = { deliveries: await pruneKind("deliveries"), outbox: await pruneKind("outbox"), deadLetters: await pruneKind("deadLetters") };
+    if (counts.deliveries + counts.outbox + counts.deadLetters > 0) options.logger.info("old rows pruned", { ...counts });
+    return counts;
+  };
+  const wakeSignal = createWakeSignal();
+  return {
+    pruneOnce,
+    async run(signal) {
+      while (!signal.aborted) {
+        let pauseMs = options.intervalMs;
+        try {
+          const counts = await pruneOnce();
+          if (Object.values(counts).some((n) => n >= options.batchSize)) pauseMs = options.pauseMs;
+        } catch (error) {
+          options.logger.warn("pruning old rows failed; trying again", { error: errorText(error) });
+        }
+        await wakeSignal.sleep(pauseMs, signal);
+      }
+    },
+  };
+}
