@@ -31,7 +31,8 @@ export const DISPATCHER_V8_FLAGS: readonly string[] = ["--max-semi-space-size=8"
 export interface SpawnDispatcherOptions {
   /** The process's whole environment (nothing is inherited that is not in it). */
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly runtime?: "node" | "deno";
+  /** `node` runs the TypeScript source through tsx; `compiled` runs `dist/main.js` (`npm run build`) on plain Node, as in production. */
+  readonly runtime?: "node" | "deno" | "compiled";
   /** Flags for node before the script, e.g. `--cpu-prof` (Node only). */
   readonly nodeFlags?: readonly string[];
   /** stdout and stderr: piped to the parent (default) or shared with it. */
@@ -44,7 +45,9 @@ export function spawnDispatcher(options: SpawnDispatcherOptions): ChildProcess {
   const command: [string, ...string[]] =
     options.runtime === "deno"
       ? [`${projectRoot}node_modules/.bin/deno`, "task", "start"]
-      : [process.execPath, ...DISPATCHER_V8_FLAGS, ...(options.nodeFlags ?? []), "--import", "tsx", "src/main.ts"];
+      : options.runtime === "compiled"
+        ? [process.execPath, ...DISPATCHER_V8_FLAGS, ...(options.nodeFlags ?? []), "dist/main.js"]
+        : [process.execPath, ...DISPATCHER_V8_FLAGS, ...(options.nodeFlags ?? []), "--import", "tsx", "src/main.ts"];
   const [executable, ...args] = command;
   const output = options.output ?? "pipe";
   return spawn(executable, args, {

@@ -18,7 +18,7 @@ export interface DispatcherProcess {
 /** Runs `src/main.ts` in its own process (Node via tsx, or Deno) and waits for its start-up line. */
 export async function startDispatcherProcess(options: {
   env: Record<string, string>;
-  runtime?: "node" | "deno";
+  runtime?: "node" | "deno" | "compiled";
   timeoutMs?: number;
 }): Promise<DispatcherProcess> {
   const child = spawnDispatcher(options.env, options.runtime ?? "node");
@@ -88,7 +88,7 @@ export function spawnDispatcherProcess(env: Record<string, string>): SpawnedDisp
 /** Test receivers listen on loopback; the admin API takes a free port, which the start-up line names. */
 const testDefaults = { ...loopbackReceiversEnv, HTTP_PORT: "0" };
 
-function spawnDispatcher(env: Record<string, string>, runtime: "node" | "deno"): ChildProcess {
+function spawnDispatcher(env: Record<string, string>, runtime: "node" | "deno" | "compiled"): ChildProcess {
   const base: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "TMPDIR", "LANG"]) if (process.env[name]) base[name] = process.env[name] as string;
   return spawnMain({ env: { ...base, ...testDefaults, ...env }, runtime, detached: true });
