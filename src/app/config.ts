@@ -38,6 +38,8 @@ export interface Config {
   readonly outboxBatchSize: number;
   /** Largest webhook body, bytes: a job whose body would be larger fails with `payload_too_large`. */
   readonly maxPayloadBytes: number;
+  /** How long shutdown waits for attempts in flight before giving their leases back and aborting them, ms. */
+  readonly shutdownTimeoutMs: number;
   /** How long finished deliveries (with their attempts and actions) and dead letters are kept, ms; 0 keeps them. */
   readonly retentionMs: number;
   /** How long processed outbox rows are kept, ms; 0 keeps them. */
@@ -105,6 +107,7 @@ const settings = {
   POLL_INTERVAL: { fallback: "1s", parse: durationMs(10), expected: "a duration of at least 10ms such as 500ms, 1s" },
   OUTBOX_BATCH_SIZE: { fallback: "500", parse: integer(1, 10_000), expected: "a whole number from 1 to 10000" },
   // 256 MiB at most: a body is built as one JavaScript string, and two of them must fit in V8's string limit (512 MiB).
+  SHUTDOWN_TIMEOUT: { fallback: "25s", parse: durationMs(0), expected: "a duration such as 25s, 10s" },
   RETENTION_PERIOD: { fallback: "720h", parse: durationMs(0), expected: "a duration such as 720h, 168h, or 0 to keep everything" },
   OUTBOX_RETENTION: { fallback: "24h", parse: durationMs(0), expected: "a duration such as 24h, 1h, or 0 to keep everything" },
   WEBHOOK_MAX_PAYLOAD: { fallback: "1MiB", parse: byteSize(1024, 256 * 1024 ** 2), expected: "a size from 1KiB to 256MiB such as 1MiB, 512KiB, 1048576" },
@@ -179,6 +182,7 @@ export function parseConfig(env: Env): ConfigResult {
       pollIntervalMs: v.POLL_INTERVAL,
       outboxBatchSize: v.OUTBOX_BATCH_SIZE,
       maxPayloadBytes: v.WEBHOOK_MAX_PAYLOAD,
+      shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT,
       retentionMs: v.RETENTION_PERIOD,
       outboxRetentionMs: v.OUTBOX_RETENTION,
     }),

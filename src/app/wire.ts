@@ -90,6 +90,7 @@ export function wireDispatcher(
     perDestinationConcurrency: config.perDestinationConcurrency,
     leaseMs,
     pollIntervalMs: config.pollIntervalMs,
+    drainTimeoutMs: config.shutdownTimeoutMs,
   });
   const now = () => clock.now();
   const intakeLogger = logger.child({ component: "intake" });

@@ -14,6 +14,6 @@ export interface WebhookRequest {
  */
 export interface WebhookSender {
   send(request: WebhookRequest): Promise<SendResult>;
-  /** Closes pooled connections. */
+  /** Closes pooled connections, aborting any request still in flight (shutdown gave its lease back). */
   close(): Promise<void>;
 }

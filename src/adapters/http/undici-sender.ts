@@ -79,7 +79,10 @@ export function createUndiciSender(options: UndiciSenderOptions = {}): WebhookSe
 
   return {
     send: (request) => sendWithDeadline(request, exchange),
-    close: () => dispatcher.close(),
+    // Shutdown closes the sender after giving back the leases of attempts that outlasted it: what
+    // still runs is aborted (its result can no longer be recorded), so no hanging receiver keeps
+    // the process alive until its own deadline.
+    close: () => dispatcher.destroy(),
   };
 }
 
