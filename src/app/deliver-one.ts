@@ -48,17 +48,7 @@ export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery
     refusal ??
     (await deps.sender.send({
       url: delivery.url,
-      headers: {
-        ...(await signWebhook({
-          hmac: deps.hmac,
-          webhookId: delivery.webhookId,
-          timestampSeconds: Math.floor(startedAt.getTime() / 1000),
-          body: delivery.payload,
-          secrets: delivery.secrets ?? [],
-        })),
-        // A W3C trace id goes on as a new span per attempt; any other trace id is only stored and logged.
-        ...(isW3cTraceId(delivery.traceId) ? { traceparent: traceparentOf(delivery.traceId, deps.newSpanId()) } : {}),
-      },
+      headers: await headersOf(deps, delivery, startedAt),
       body: delivery.payload,
       timeoutMs: deps.timeoutMs,
     }));
@@ -105,6 +95,19 @@ const RECORD_RETRY_MAX_MS = 5_000;
  * and giving up early would make the delivery due again at lease expiry and send it twice.
  * Throws the last error once the lease has run out.
  */
+/** The attempt's headers: signed for `startedAt`, and a `traceparent` when the event's trace id is a W3C one (any other is only stored and logged). */
+async function headersOf(deps: DeliverOneDeps, delivery: ClaimedDelivery, startedAt: Date): Promise<Record<string, string>> {
+  const headers = await signWebhook({
+    hmac: deps.hmac,
+    webhookId: delivery.webhookId,
+    timestampSeconds: Math.floor(startedAt.getTime() / 1000),
+    body: delivery.payload,
+    secrets: delivery.secrets ?? [],
+  });
+  if (isW3cTraceId(delivery.traceId)) headers["traceparent"] = traceparentOf(delivery.traceId, deps.newSpanId());
+  return headers;
+}
+
 function recordAttempt(deps: DeliverOneDeps, delivery: ClaimedDelivery, write: () => Promise<boolean>): Promise<boolean> {
   return retryWithBackoff(write, {
     firstWaitMs: RECORD_RETRY_START_MS,

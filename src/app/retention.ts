@@ -2,7 +2,7 @@ import type { Logger } from "../ports/logger.ts";
 import type { RetentionStore } from "../ports/retention.ts";
 import type { RunInTransaction } from "../ports/transactor.ts";
 import { errorText } from "../shared/error-text.ts";
-import { createWakeSignal } from "./wake-signal.ts";
+import { abortableDelay } from "../shared/retry-with-backoff.ts";
 
 export interface RetentionOptions {
   readonly transaction: RunInTransaction;
@@ -35,11 +35,7 @@ export interface Retention {
 }
 
 type Kind = keyof PruneCounts;
-const PRUNE: Readonly<Record<Kind, (store: RetentionStore) => RetentionStore[keyof RetentionStore]>> = {
-  deliveries: (store) => store.pruneDeliveries,
-  outbox: (store) => store.pruneOutbox,
-  deadLetters: (store) => store.pruneDeadLetters,
-};
+const PRUNE_METHOD = { deliveries: "pruneDeliveries", outbox: "pruneOutbox", deadLetters: "pruneDeadLetters" } as const satisfies Record<Kind, keyof RetentionStore>;
 
 /** Deletes old rows in the background, one short transaction per batch of each kind. */
 export function createRetention(options: RetentionOptions): Retention {
@@ -48,14 +44,13 @@ export function createRetention(options: RetentionOptions): Retention {
     const period = periodOf(kind);
     if (period <= 0) return 0;
     const before = new Date(options.now().getTime() - period);
-    return options.transaction((tx) => PRUNE[kind](tx.retention)({ before, limit: options.batchSize }));
+    return options.transaction((tx) => tx.retention[PRUNE_METHOD[kind]]({ before, limit: options.batchSize }));
   };
   const pruneOnce = async (): Promise<PruneCounts> => {
     const counts = { deliveries: await pruneKind("deliveries"), outbox: await pruneKind("outbox"), deadLetters: await pruneKind("deadLetters") };
     if (counts.deliveries + counts.outbox + counts.deadLetters > 0) options.logger.info("old rows pruned", { ...counts });
     return counts;
   };
-  const wakeSignal = createWakeSignal();
   return {
     pruneOnce,
     async run(signal) {
@@ -67,7 +62,7 @@ export function createRetention(options: RetentionOptions): Retention {
         } catch (error) {
           options.logger.warn("pruning old rows failed; trying again", { error: errorText(error) });
         }
-        await wakeSignal.sleep(pauseMs, signal);
+        await abortableDelay(pauseMs, signal);
       }
     },
   };

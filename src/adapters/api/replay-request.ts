@@ -10,7 +10,8 @@ export interface ReplayRequest {
 }
 
 const FIELDS = ["status", "created_after", "created_before", "origin", "event", "job_ids", "dry_run"];
-const STATUSES: readonly ReplayFilter["status"][] = ["failed", "pending", "sent"];
+/** The statuses a replay may re-drive. */
+export const REPLAY_STATUSES = ["failed", "pending", "sent"] as const satisfies readonly ReplayFilter["status"][];
 /** Most job ids one replay may name. */
 export const MAX_REPLAY_JOB_IDS = 1_000;
 
@@ -27,7 +28,7 @@ export function parseReplayRequest(body: unknown): ReplayRequest | QueryProblem 
   const window = replayWindow(fields);
   if ("parameter" in window) return window;
   const status = fields.status ?? "failed";
-  if (!STATUSES.includes(status as ReplayFilter["status"])) return { parameter: "status", message: `must be one of ${STATUSES.join(", ")}` };
+  if (!(REPLAY_STATUSES as readonly unknown[]).includes(status)) return { parameter: "status", message: `must be one of ${REPLAY_STATUSES.join(", ")}` };
   const narrowing = replayNarrowing(fields);
   if ("parameter" in narrowing) return narrowing;
   const dryRun = fields.dry_run ?? false;

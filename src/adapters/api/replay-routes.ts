@@ -6,7 +6,7 @@ import type { Replay } from "../../ports/replays.ts";
 import { isProblem } from "./list-query.ts";
 import { addRoute, BEARER, jsonResponse, problemResponse, readJsonBody, v1Responses } from "./openapi-route.ts";
 import { problem } from "./problem.ts";
-import { MAX_REPLAY_JOB_IDS, parseReplayRequest } from "./replay-request.ts";
+import { MAX_REPLAY_JOB_IDS, parseReplayRequest, REPLAY_STATUSES } from "./replay-request.ts";
 
 interface ReplayDeps {
   readonly db: Database;
@@ -21,7 +21,7 @@ interface ReplayDeps {
 export const MAX_REPLAY_ROWS = 1_000_000;
 
 const Timestamp = z.iso.datetime({ offset: true }).openapi({ description: "RFC 3339", example: "2030-01-01T00:00:00Z" });
-const Status = z.enum(["failed", "pending", "sent"]);
+const Status = z.enum(REPLAY_STATUSES);
 
 /** The body of `POST /v1/replays` as `parseReplayRequest` accepts it, for the document. */
 const ReplayRequestBody = z

@@ -157,11 +157,20 @@ function redriveDelivery(state: MemoryState, { id, now, resend }: { id: string; 
   const current = isUuid(id) ? state.tables.deliveries.get(id.toLowerCase()) : undefined;
   if (current === undefined) return { outcome: "not_found", delivery: null };
   if (current.status === "sent" && !resend) return { outcome: "already_sent", delivery: null };
-  if (current.status === "pending" && current.lockedUntil !== null && current.lockedUntil > now) return { outcome: "in_flight", delivery: null };
-  const attemptBudgetStart = current.status === "pending" ? current.attemptBudgetStart : current.attempts;
-  const next: StoredDelivery = { ...current, status: "pending", nextAttemptAt: now, attemptBudgetStart };
+  const next = redriven(current, now);
+  if (next === null) return { outcome: "in_flight", delivery: null };
   state.tables.deliveries.set(current.id, next);
   return { outcome: "redriven", delivery: publicDelivery(next) };
+}
+
+/**
+ * The row an operator's re-drive (one delivery, or a replay's batch) leaves: pending and due at
+ * `now`, with a fresh attempt budget unless it was pending already; null while an attempt holds it.
+ */
+export function redriven(d: StoredDelivery, now: Date): StoredDelivery | null {
+  if (d.status === "pending" && d.lockedUntil !== null && d.lockedUntil > now) return null;
+  const attemptBudgetStart = d.status === "pending" ? d.attemptBudgetStart : d.attempts;
+  return { ...d, status: "pending", nextAttemptAt: now, attemptBudgetStart };
 }
 
 function cancelDelivery(state: MemoryState, { id }: { id: string; now: Date }): { outcome: CancelOutcome; delivery: Delivery | null } {

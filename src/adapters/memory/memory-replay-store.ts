@@ -1,6 +1,6 @@
 import { isUuid } from "../../domain/uuid.ts";
 import type { Replay, ReplayBatch, ReplayFilter, ReplayStore } from "../../ports/replays.ts";
-import { compare, matchesFilter } from "./memory-delivery-store.ts";
+import { compare, matchesFilter, redriven } from "./memory-delivery-store.ts";
 import type { MemoryState, StoredDelivery, StoredReplay } from "./memory-state.ts";
 
 /** Replays over the fake's tables, with the Postgres adapter's semantics; each method is one synchronous step. */
@@ -46,27 +46,27 @@ function advanceReplay(state: MemoryState, now: Date, batchSize: number, maxDue:
     .filter((d) => d.id <= replay.upperId! && (replay.lastId === null || d.id > replay.lastId))
     .sort((a, b) => compare(a.id, b.id))
     .slice(0, batchSize);
-  let redriven = 0;
+  let count = 0;
   for (const d of batch) {
-    if (d.status === "pending" && d.lockedUntil !== null && d.lockedUntil > now) continue;
-    const attemptBudgetStart = d.status === "pending" ? d.attemptBudgetStart : d.attempts;
-    state.tables.deliveries.set(d.id, { ...d, status: "pending", nextAttemptAt: now, attemptBudgetStart });
+    const after = redriven(d, now);
+    if (after === null) continue;
+    state.tables.deliveries.set(d.id, after);
     state.tables.operatorActions.push({ deliveryId: d.id, action: "replay", result: "redriven", createdAt: now, replayId: replay.id });
-    redriven++;
+    count++;
   }
   const done = batch.length < batchSize;
-  const skipped = batch.length - redriven;
+  const skipped = batch.length - count;
   const next: StoredReplay = {
     ...replay,
     lastId: batch.at(-1)?.id ?? replay.lastId,
-    redriven: replay.redriven + redriven,
+    redriven: replay.redriven + count,
     skipped: replay.skipped + skipped,
     status: done ? "completed" : "running",
     finishedAt: done ? now : null,
     updatedAt: now,
   };
   state.tables.replays.set(replay.id, next);
-  return { replay: publicReplay(next), waited: false, redriven, skipped, done };
+  return { replay: publicReplay(next), waited: false, redriven: count, skipped, done };
 }
 
 function matchingDeliveries(state: MemoryState, filter: ReplayFilter): StoredDelivery[] {

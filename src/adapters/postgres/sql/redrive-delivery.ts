@@ -1,5 +1,6 @@
 import type { DeliveryRow } from "../delivery-rows.ts";
 import type { SqlClient } from "../sql-client.ts";
+import { notInFlight, redriveAssignments } from "./redrive-fragments.ts";
 
 /** The row before (`status_before`, `leased_before`) and, when it changed, after (the other columns; null otherwise). */
 export type RedriveRow = Partial<DeliveryRow> & { status_before: string; leased_before: boolean };
@@ -14,13 +15,10 @@ export async function redriveDelivery(sql: SqlClient, params: { id: string; now:
   const [row] = await sql<RedriveRow[]>`
     with changed as (
       update webhook_deliveries d
-      set status = 'pending',
-          next_attempt_at = ${now},
-          updated_at = ${now},
-          attempt_budget_start = case when d.status = 'pending' then d.attempt_budget_start else d.attempts end
+      set ${redriveAssignments(sql, now)}
       where d.id = ${id}
         and (d.status <> 'sent' or ${resend}::boolean)
-        and not (d.status = 'pending' and d.locked_until is not null and d.locked_until > ${now})
+        and ${notInFlight(sql, now)}
       returning d.*
     )
     select before.status as status_before,

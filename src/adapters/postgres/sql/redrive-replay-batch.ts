@@ -1,6 +1,7 @@
 import type { ReplayFilter } from "../../../ports/replays.ts";
 import type { SqlClient } from "../sql-client.ts";
 import { deliveryConditions } from "./delivery-filter.ts";
+import { notInFlight, redriveAssignments } from "./redrive-fragments.ts";
 
 export interface ReplayBatchRow {
   /** The newest delivery the batch looked at; null when it found none. */
@@ -33,13 +34,9 @@ export async function redriveReplayBatch(
       for update
     ), changed as (
       update webhook_deliveries d
-      set status = 'pending',
-          next_attempt_at = ${now},
-          updated_at = ${now},
-          attempt_budget_start = case when d.status = 'pending' then d.attempt_budget_start else d.attempts end
+      set ${redriveAssignments(sql, now)}
       from batch
-      where d.id = batch.id
-        and not (d.status = 'pending' and d.locked_until is not null and d.locked_until > ${now})
+      where d.id = batch.id and ${notInFlight(sql, now)}
       returning d.id
     ), recorded as (
       insert into webhook_operator_actions (delivery_id, action, result, created_at, replay_id)
