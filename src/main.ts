@@ -1,11 +1,13 @@
 /**
  * The dispatcher's entry point; the same file runs on Node (`npm start`) and Deno (`deno task start`).
- * Everything is composed here by hand: config → database → sender → dispatcher → admin API.
+ * Everything is composed here by hand: config → database → sender → metrics → dispatcher → admin API.
  */
 import { createAdminApi } from "./adapters/api/admin-api.ts";
 import { createUndiciSender } from "./adapters/http/undici-sender.ts";
 import { createJsonLogger } from "./adapters/json-logger.ts";
+import { createKafkaLagReader } from "./adapters/kafka/kafka-lag.ts";
 import { createKafkaSource } from "./adapters/kafka/kafka-source.ts";
+import { createPrometheusMetrics } from "./adapters/metrics/prometheus-metrics.ts";
 import { openDatabase } from "./adapters/open-database.ts";
 import type { Runtime } from "./adapters/runtime/runtime.ts";
 import { systemClock } from "./adapters/system-clock.ts";
@@ -13,6 +15,7 @@ import { nodeCryptoHmacSha256 } from "./adapters/node-crypto-hmac.ts";
 import { uuidV7 } from "./adapters/uuid-v7.ts";
 import { parseConfig } from "./app/config.ts";
 import { wireDispatcher } from "./app/wire.ts";
+import { readAtMostEvery } from "./shared/read-at-most-every.ts";
 
 const runtime: Runtime =
   "Deno" in globalThis
@@ -37,6 +40,7 @@ const database = await openDatabase({ config, logger, signal: shutdown.signal })
 if (database === null) runtime.exit(0);
 // The same sender on Node and Deno, so the destination guard in its connector checks every connection on both.
 const sender = createUndiciSender({ policy: config.destinationPolicy, connections: config.perDestinationConcurrency });
+const metrics = createPrometheusMetrics({ logger: logger.child({ component: "metrics" }) });
 const dispatcher = wireDispatcher(
   {
     config,
@@ -47,6 +51,7 @@ const dispatcher = wireDispatcher(
     random: Math.random,
     newId: () => uuidV7(),
     logger,
+    metrics,
   },
   {
     inputs: (acceptBatch) =>
@@ -65,6 +70,15 @@ const dispatcher = wireDispatcher(
           ],
   },
 );
+// Asking the brokers costs two requests: at most once every 5 s, however often /metrics is scraped.
+const kafkaLag = config.kafkaBrokers.length === 0 ? null : createKafkaLagReader({ brokers: config.kafkaBrokers, topic: config.kafkaTopic, groupId: config.kafkaGroupId });
+metrics.observe({
+  backlog: dispatcher.backlog,
+  attemptsInFlight: () => dispatcher.scheduler.inFlight(),
+  waitingForDestination: () => dispatcher.scheduler.waitingForDestination(),
+  ...(kafkaLag === null ? {} : { kafkaLag: readAtMostEvery(() => kafkaLag.read(), { intervalMs: 5_000, now: () => Date.now() }) }),
+  now: () => Date.now(),
+});
 const api = createAdminApi({
   db: database.db,
   adminToken: config.adminToken,
@@ -76,6 +90,8 @@ const api = createAdminApi({
   onReplayCreated: () => dispatcher.replayRunner.wake(),
   reprocessDeadLetter: dispatcher.reprocessDeadLetter,
   maxPayloadBytes: config.maxPayloadBytes,
+  metrics,
+  metricsToken: config.metricsToken,
 });
 const server = await runtime.serve({ fetch: api.fetch, port: config.httpPort, hostname: config.httpHost });
 if (config.adminToken === null) logger.warn("ADMIN_TOKEN is not set: the /v1 admin API answers 401 to every call");
@@ -90,6 +106,7 @@ logger.info("stories-dispatcher started", {
 await dispatcher.run(shutdown.signal);
 await server.close();
 await sender.close();
+await kafkaLag?.close();
 await database.close();
 logger.info("stopped");
 runtime.exit(0);

@@ -21,6 +21,8 @@ export interface AcceptSummary {
   readonly skipped: number;
   /** Events recorded in the dead-letter table. */
   readonly deadLettered: number;
+  /** Of the deliveries created, those stored failed at once: they can never be sent (an invalid URL, a body too large). */
+  readonly rejected: number;
 }
 
 /** What `acceptEvents` returns: the counts, and the deliveries it created leased to the caller. */
@@ -91,6 +93,7 @@ export async function acceptEvents(
     created: 0,
     duplicates: 0,
     skipped: 0,
+    rejected: 0,
   };
   while (pending.length > 0) pending = await acceptReadableJobs(turn, pending);
 
@@ -98,7 +101,7 @@ export async function acceptEvents(
   for (const invalid of deadLetters.filter((d) => d.jobId === null && d.event === null)) {
     deps.logger.warn("event dead-lettered", { source: invalid.source, reason: invalid.reason });
   }
-  return { created: turn.created, duplicates: turn.duplicates, skipped: turn.skipped, deadLettered: deadLetters.length, leased: turn.leased };
+  return { created: turn.created, duplicates: turn.duplicates, skipped: turn.skipped, deadLettered: deadLetters.length, rejected: turn.rejected, leased: turn.leased };
 }
 
 /** What the turns of one `acceptEvents` call share. */
@@ -113,6 +116,7 @@ interface IntakeTurn {
   created: number;
   duplicates: number;
   skipped: number;
+  rejected: number;
 }
 
 /**
@@ -149,7 +153,9 @@ async function acceptReadableJobs(turn: IntakeTurn, events: readonly ParsedIncom
   const createdIds = wanted.size > 0 ? await tx.deliveries.createDeliveries([...wanted.values()]) : [];
   const created = new Set(createdIds.map((id) => id.toLowerCase()));
   for (const row of wanted.values()) {
-    if (row.lease && created.has(row.id.toLowerCase())) turn.leased.push(leasedDelivery(row, row.lease, secretsOf.get(row.id) ?? []));
+    if (!created.has(row.id.toLowerCase())) continue;
+    if (row.lease) turn.leased.push(leasedDelivery(row, row.lease, secretsOf.get(row.id) ?? []));
+    if (row.rejection !== null) turn.rejected++;
   }
   turn.created += createdIds.length;
   turn.duplicates += wanted.size - createdIds.length;

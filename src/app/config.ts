@@ -29,6 +29,8 @@ export interface Config {
   readonly httpHost: string;
   /** Bearer token for `/v1/*`; null disables the `/v1` API (every call answers 401). */
   readonly adminToken: string | null;
+  /** Bearer token for `/metrics`; null leaves `/metrics` open (METRICS_TOKEN). */
+  readonly metricsToken: string | null;
   readonly logLevel: LogLevel;
   /** Most deliveries in flight at once in this process. */
   readonly concurrency: number;
@@ -77,6 +79,7 @@ const byteSize = (min: number, max: number) => (text: string) => {
   const bytes = parseByteSize(text);
   return bytes === null || bytes < min || bytes > max ? undefined : bytes;
 };
+const token = (text: string) => (text.length >= 16 && !/\s/.test(text) ? text : undefined);
 const boolean = (text: string) => (text === "true" ? true : text === "false" ? false : undefined);
 const postgresUrl = (text: string) => (/^postgres(ql)?:\/\//.test(text.trim()) ? text.trim() : undefined);
 const logLevel = (text: string) =>
@@ -101,15 +104,16 @@ const settings = {
   WEBHOOK_MAX_PER_DESTINATION: { fallback: "16", parse: integer(1, 10_000), expected: "a whole number from 1 to 10000" },
   HTTP_PORT: { fallback: "8080", parse: integer(0, 65535), expected: "a TCP port from 0 to 65535" },
   HTTP_HOST: { fallback: "0.0.0.0", parse: text, expected: "an address to listen on" },
-  ADMIN_TOKEN: { fallback: null, parse: (t: string) => (t.length >= 16 && !/\s/.test(t) ? t : undefined), expected: "at least 16 characters without spaces" },
+  ADMIN_TOKEN: { fallback: null, parse: token, expected: "at least 16 characters without spaces" },
+  METRICS_TOKEN: { fallback: null, parse: token, expected: "at least 16 characters without spaces" },
   LOG_LEVEL: { fallback: "info", parse: logLevel, expected: "one of debug, info, warn, error" },
   DISPATCH_CONCURRENCY: { fallback: "64", parse: integer(1, 10_000), expected: "a whole number from 1 to 10000" },
   POLL_INTERVAL: { fallback: "1s", parse: durationMs(10), expected: "a duration of at least 10ms such as 500ms, 1s" },
   OUTBOX_BATCH_SIZE: { fallback: "500", parse: integer(1, 10_000), expected: "a whole number from 1 to 10000" },
-  // 256 MiB at most: a body is built as one JavaScript string, and two of them must fit in V8's string limit (512 MiB).
   SHUTDOWN_TIMEOUT: { fallback: "25s", parse: durationMs(0), expected: "a duration such as 25s, 10s" },
   RETENTION_PERIOD: { fallback: "720h", parse: durationMs(0), expected: "a duration such as 720h, 168h, or 0 to keep everything" },
   OUTBOX_RETENTION: { fallback: "24h", parse: durationMs(0), expected: "a duration such as 24h, 1h, or 0 to keep everything" },
+  // 256 MiB at most: a body is built as one JavaScript string, and two of them must fit in V8's string limit (512 MiB).
   WEBHOOK_MAX_PAYLOAD: { fallback: "1MiB", parse: byteSize(1024, 256 * 1024 ** 2), expected: "a size from 1KiB to 256MiB such as 1MiB, 512KiB, 1048576" },
 } satisfies Record<string, Setting<unknown>>;
 
@@ -140,7 +144,7 @@ export function parseConfig(env: Env): ConfigResult {
     }
     const value = setting.parse(raw);
     if (value === undefined) {
-      const shown = name === "ADMIN_TOKEN" || name === "DATABASE_URL" ? "(value hidden)" : JSON.stringify(raw);
+      const shown = name === "ADMIN_TOKEN" || name === "METRICS_TOKEN" || name === "DATABASE_URL" ? "(value hidden)" : JSON.stringify(raw);
       errors.push(`${name}=${shown} is invalid: expected ${setting.expected}`);
     }
     values[name] = value;
@@ -177,6 +181,7 @@ export function parseConfig(env: Env): ConfigResult {
       httpPort: v.HTTP_PORT,
       httpHost: v.HTTP_HOST,
       adminToken: v.ADMIN_TOKEN,
+      metricsToken: v.METRICS_TOKEN,
       logLevel: v.LOG_LEVEL,
       concurrency: v.DISPATCH_CONCURRENCY,
       pollIntervalMs: v.POLL_INTERVAL,

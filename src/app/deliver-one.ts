@@ -3,6 +3,7 @@ import type { DeliveryAttempt, NextState } from "../domain/delivery.ts";
 import { decideNextState, outcomeOf } from "../domain/next-state.ts";
 import { decodeResponseSnippet, RESPONSE_SNIPPET_BYTES } from "../domain/response-snippet.ts";
 import { classifySendResult, type Verdict } from "../domain/error-classifier.ts";
+import { failureReasonOf, statusClassOf } from "../domain/metric-labels.ts";
 import type { SendError, SendErrorKind, SendResult } from "../domain/send-result.ts";
 import { signWebhook, validateSecret, type HmacSha256 } from "../domain/signer.ts";
 import { isW3cTraceId, traceparentOf } from "../domain/trace-context.ts";
@@ -10,6 +11,7 @@ import { checkWebhookUrl } from "../domain/webhook-url.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { ClaimedDelivery, DeliveryStore } from "../ports/delivery-store.ts";
 import type { Logger } from "../ports/logger.ts";
+import { type Metrics, noopMetrics } from "../ports/metrics.ts";
 import type { WebhookSender } from "../ports/webhook-sender.ts";
 import { errorText } from "../shared/error-text.ts";
 import { retryWithBackoff } from "../shared/retry-with-backoff.ts";
@@ -26,6 +28,8 @@ export interface DeliverOneDeps {
   readonly logger: Logger;
   /** A fresh span id (16 lowercase hex digits, not all zero) for each attempt's `traceparent`. */
   readonly newSpanId: () => string;
+  /** Counts each recorded attempt, and each delivery once it is final. */
+  readonly metrics?: Metrics;
 }
 
 export interface DeliveryResult {
@@ -80,10 +84,19 @@ export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery
     ...(next.kind === "retry" ? { next_attempt_at: next.at.toISOString() } : {}),
     ...(next.kind !== "sent" ? { error: next.error } : {}),
   };
+  if (recorded) countAttempt(deps.metrics ?? noopMetrics, delivery, attempt, next, deps.clock.now());
   if (!recorded) deps.logger.warn("attempt not recorded: the lease was lost to another worker", fields);
   else if (next.kind === "failed") deps.logger.warn("delivery failed", fields);
   else deps.logger.info(next.kind === "sent" ? "delivery sent" : "delivery will be retried", fields);
   return { next, recorded };
+}
+
+/** Reports a recorded attempt and, when it ended the delivery, the delivery: its attempts and its latency since acceptance. */
+function countAttempt(metrics: Metrics, delivery: ClaimedDelivery, attempt: DeliveryAttempt, next: NextState, now: Date): void {
+  metrics.attemptRecorded({ outcome: attempt.outcome, statusClass: statusClassOf(attempt.statusCode), durationSeconds: attempt.durationMs / 1000 });
+  if (next.kind === "retry") return;
+  const made = { attempts: attempt.attemptNumber, latencySeconds: Math.max(0, now.getTime() - delivery.createdAt.getTime()) / 1000 };
+  metrics.deliveryEnded(next.kind === "sent" ? { outcome: "sent" } : { outcome: "failed", reason: failureReasonOf(attempt) }, made);
 }
 
 /** First wait before writing an attempt again after a database error, ms; doubles up to the cap. */

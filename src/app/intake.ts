@@ -1,5 +1,6 @@
 import type { ClaimedDelivery } from "../ports/delivery-store.ts";
 import type { IncomingEvent } from "../ports/event-source.ts";
+import { type Metrics, noopMetrics } from "../ports/metrics.ts";
 import type { Repositories, RunInTransaction } from "../ports/transactor.ts";
 import { acceptEvents, type AcceptEventsDeps, type AcceptResult } from "./accept-events.ts";
 
@@ -19,6 +20,8 @@ export interface IntakeDeps {
   readonly slots: IntakeSlots;
   /** Lease length of the deliveries created leased, ms. */
   readonly leaseMs: number;
+  /** Counts the deliveries stored failed at once, after the transaction commits. */
+  readonly metrics?: Metrics;
 }
 
 /** One batch of an input: its events, read inside the intake transaction, and what the input does there afterwards. */
@@ -36,7 +39,7 @@ export type IntakeResult = AcceptResult & { readonly taken: number };
 /** Accepts one batch of an input; see `createIntake`. */
 export type Intake = (batch: IntakeBatch) => Promise<IntakeResult>;
 
-const NOTHING: AcceptResult = { created: 0, duplicates: 0, skipped: 0, deadLettered: 0, leased: [] };
+const NOTHING: AcceptResult = { created: 0, duplicates: 0, skipped: 0, deadLettered: 0, rejected: 0, leased: [] };
 
 /**
  * The intake sequence, the same for every input: reserve free slots → one transaction (take the
@@ -60,6 +63,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       throw error;
     }
     slots.adopt(reserved, result.leased);
+    for (let i = 0; i < result.rejected; i++) (deps.metrics ?? noopMetrics).deliveryEnded({ outcome: "failed", reason: "rejected" });
     if (result.created > result.leased.length) slots.wake();
     return result;
   };

@@ -31,7 +31,7 @@ export async function acceptIsolatingRefusals(
     if (!(error instanceof DataRefusedError) || events.length === 0) throw error;
     if (events.length === 1) {
       await recordRefusedEvent(deps, events[0]!, error);
-      return { created: 0, duplicates: 0, skipped: 0, deadLettered: 1, leased: [] };
+      return { created: 0, duplicates: 0, skipped: 0, deadLettered: 1, rejected: 0, leased: [] };
     }
     deps.logger.warn("the database refused a batch of events; splitting it to find the events at fault", {
       events: events.length,
@@ -45,6 +45,7 @@ export async function acceptIsolatingRefusals(
       duplicates: first.duplicates + second.duplicates,
       skipped: first.skipped + second.skipped,
       deadLettered: first.deadLettered + second.deadLettered,
+      rejected: first.rejected + second.rejected,
       leased: [...first.leased, ...second.leased],
     };
   }

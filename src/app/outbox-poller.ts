@@ -40,7 +40,7 @@ export interface OutboxPoller extends EventSource {
 /** After a database error, wait this long before polling again (ms), doubling up to the poll interval. */
 const ERROR_BACKOFF_START_MS = 100;
 
-const NOTHING: OutboxBatchSummary = { created: 0, duplicates: 0, skipped: 0, deadLettered: 0, processed: 0 };
+const NOTHING: OutboxBatchSummary = { created: 0, duplicates: 0, skipped: 0, deadLettered: 0, rejected: 0, processed: 0 };
 
 export function createOutboxPoller(options: OutboxPollerOptions): OutboxPoller {
   const poller: Poller = { options, wakeSignal: createWakeSignal(), readiness: { ready: true } };

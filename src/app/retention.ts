@@ -1,4 +1,5 @@
 import type { Logger } from "../ports/logger.ts";
+import { type Metrics, noopMetrics, type PrunedTable } from "../ports/metrics.ts";
 import type { RetentionStore } from "../ports/retention.ts";
 import type { RunInTransaction } from "../ports/transactor.ts";
 import { errorText } from "../shared/error-text.ts";
@@ -18,6 +19,8 @@ export interface RetentionOptions {
   readonly pauseMs: number;
   /** Sleep once nothing is left to delete, ms. */
   readonly intervalMs: number;
+  /** Counts the rows deleted. */
+  readonly metrics?: Metrics;
 }
 
 /** Rows deleted by one round, per kind. */
@@ -36,6 +39,7 @@ export interface Retention {
 
 type Kind = keyof PruneCounts;
 const PRUNE_METHOD = { deliveries: "pruneDeliveries", outbox: "pruneOutbox", deadLetters: "pruneDeadLetters" } as const satisfies Record<Kind, keyof RetentionStore>;
+const TABLE_LABEL = { deliveries: "deliveries", outbox: "outbox", deadLetters: "dead_letters" } as const satisfies Record<Kind, PrunedTable>;
 
 /** Deletes old rows in the background, one short transaction per batch of each kind. */
 export function createRetention(options: RetentionOptions): Retention {
@@ -44,7 +48,9 @@ export function createRetention(options: RetentionOptions): Retention {
     const period = periodOf(kind);
     if (period <= 0) return 0;
     const before = new Date(options.now().getTime() - period);
-    return options.transaction((tx) => tx.retention[PRUNE_METHOD[kind]]({ before, limit: options.batchSize }));
+    const pruned = await options.transaction((tx) => tx.retention[PRUNE_METHOD[kind]]({ before, limit: options.batchSize }));
+    if (pruned > 0) (options.metrics ?? noopMetrics).rowsPruned(TABLE_LABEL[kind], pruned);
+    return pruned;
   };
   const pruneOnce = async (): Promise<PruneCounts> => {
     const counts = { deliveries: await pruneKind("deliveries"), outbox: await pruneKind("outbox"), deadLetters: await pruneKind("deadLetters") };

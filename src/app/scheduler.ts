@@ -44,6 +44,8 @@ export interface Scheduler {
   wake(): void;
   /** Attempts in flight now. */
   inFlight(): number;
+  /** Claimed deliveries waiting now for a slot of their destination. */
+  waitingForDestination(): number;
   /**
    * Holds up to `max` free slots for deliveries this process is about to create, so they can be
    * created already leased and start without a claim. Holds none while due work waits in the
@@ -108,6 +110,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       parts.wakeSignal.wake();
     },
     inFlight: () => parts.inFlight.size,
+    waitingForDestination: () => ledger.waitingInAll(),
     reserve: (max) => ledger.reserve(max, options.clock.now().getTime()),
     adopt(reserved, adopted) {
       ledger.unreserve(reserved);

@@ -27,6 +27,8 @@ export interface SlotLedger {
   exchanges(destination: string): number;
   /** Deliveries waiting in this process for a slot of `destination`. */
   waiting(destination: string): number;
+  /** Deliveries waiting in this process for a slot of any destination. */
+  waitingInAll(): number;
   /** Whether a claim that gave deliveries back still makes claims smaller at `now`. */
   overflowing(now: number): boolean;
   /** When the overflow memory ends, ms since the epoch (meaningful while overflowing). */
@@ -109,6 +111,9 @@ class Ledger implements SlotLedger {
   }
   waiting(destination: string): number {
     return this.#waiting.get(destination) ?? 0;
+  }
+  waitingInAll(): number {
+    return this.#waitingTotal;
   }
   overflowing(now: number): boolean {
     return this.#overflow > 0 && now - this.#overflowAt < this.#overflowMemoryMs;

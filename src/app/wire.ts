@@ -6,11 +6,15 @@ import type { Database } from "../ports/database.ts";
 import type { ReprocessDeadLetter } from "../ports/dead-letters.ts";
 import type { EventSource, IncomingEvent } from "../ports/event-source.ts";
 import type { Logger } from "../ports/logger.ts";
+import type { StoredBacklog } from "../ports/backlog.ts";
+import { type Metrics, noopMetrics } from "../ports/metrics.ts";
+import { readAtMostEvery } from "../shared/read-at-most-every.ts";
 import type { WebhookSender } from "../ports/webhook-sender.ts";
 import type { AcceptResult } from "./accept-events.ts";
 import { withBatchedCompletion } from "./batched-completion.ts";
 import type { Config } from "./config.ts";
 import { deliverOne, type DeliverOneDeps } from "./deliver-one.ts";
+import { countingDeadLetters } from "./count-dead-letters.ts";
 import { createIntake } from "./intake.ts";
 import { acceptIsolatingRefusals } from "./isolate-refusals.ts";
 import { createOutboxPoller, type OutboxPoller } from "./outbox-poller.ts";
@@ -30,6 +34,8 @@ export interface DispatcherDeps {
   /** A new UUID. */
   readonly newId: () => string;
   readonly logger: Logger;
+  /** Counts deliveries, attempts, dead letters and pruned rows; nothing when absent. */
+  readonly metrics?: Metrics;
 }
 
 /** Makes a batch of incoming events durable in one transaction and wakes the scheduler. */
@@ -47,6 +53,8 @@ export interface Dispatcher {
   readonly reprocessDeadLetter: ReprocessDeadLetter;
   /** Every input: the outbox poller, plus Kafka when configured. */
   readonly sources: readonly EventSource[];
+  /** The backlog in the database, for metrics: read at most once every few seconds, however often asked. */
+  readonly backlog: () => Promise<StoredBacklog>;
   /** Runs every source and the scheduler until `signal` aborts; resolves once in-flight work is drained. */
   run(signal: AbortSignal): Promise<void>;
 }
@@ -72,14 +80,21 @@ const REPLAY_WAIT_MS = 200;
 const PRUNE_BATCH = 1_000;
 const PRUNE_PAUSE_MS = 100;
 const PRUNE_INTERVAL_MS = 60_000;
+/**
+ * Shortest time between two reads of the backlog, ms. Counting a million pending rows takes about
+ * 0.1 s (docs/performance.md); every scrape within this window gets the last read.
+ */
+const BACKLOG_READ_INTERVAL_MS = 5_000;
 
 /** Composes the use cases from their dependencies. The one place where the app is wired by hand. */
 export function wireDispatcher(
   deps: DispatcherDeps,
   options: { readonly inputs?: (acceptBatch: AcceptBatch) => readonly EventSource[] } = {},
 ): Dispatcher {
-  const { config, db, logger, clock } = deps;
-  const deliverDeps = deliverDepsOf(deps);
+  const { config, logger, clock } = deps;
+  const metrics = deps.metrics ?? noopMetrics;
+  const db = countingDeadLetters(deps.db, metrics);
+  const deliverDeps = deliverDepsOf(deps, metrics);
   const leaseMs = config.webhookTimeoutMs + LEASE_MARGIN_MS;
   const scheduler = createScheduler({
     deliveries: db.deliveries,
@@ -103,6 +118,7 @@ export function wireDispatcher(
     accept,
     slots: scheduler,
     leaseMs,
+    metrics,
   });
   const outboxPoller = createOutboxPoller({
     intake,
@@ -119,7 +135,7 @@ export function wireDispatcher(
     acceptIsolatingRefusals(refusalDeps, events, (part) => intake({ maxEvents: part.length, take: async () => part }));
   const sources = [outboxPoller, ...(options.inputs?.(acceptBatch) ?? [])];
   const replayRunner = replayRunnerOf(deps, scheduler);
-  const retention = retentionOf(deps);
+  const retention = retentionOf(deps, metrics);
   return {
     acceptBatch,
     scheduler,
@@ -128,6 +144,7 @@ export function wireDispatcher(
     retention,
     reprocessDeadLetter: (id) => reprocessDeadLetter({ transaction: db.transaction, accept, wakeScheduler: () => scheduler.wake() }, id),
     sources,
+    backlog: readAtMostEvery(() => db.backlog.readBacklog(clock.now()), { intervalMs: BACKLOG_READ_INTERVAL_MS, now: () => clock.now().getTime() }),
     async run(signal) {
       // Sources stop first so nothing new is claimed from them; the scheduler then drains.
       await Promise.all([...sources.map((source) => source.run(signal)), replayRunner.run(signal), retention.run(signal), scheduler.run(signal)]);
@@ -150,7 +167,7 @@ function replayRunnerOf(deps: DispatcherDeps, scheduler: Scheduler): ReplayRunne
 }
 
 /** Pruning of old rows, in batches at a bounded pace. */
-function retentionOf(deps: DispatcherDeps): Retention {
+function retentionOf(deps: DispatcherDeps, metrics: Metrics): Retention {
   return createRetention({
     transaction: deps.db.transaction,
     now: () => deps.clock.now(),
@@ -160,11 +177,12 @@ function retentionOf(deps: DispatcherDeps): Retention {
     batchSize: PRUNE_BATCH,
     pauseMs: PRUNE_PAUSE_MS,
     intervalMs: PRUNE_INTERVAL_MS,
+    metrics,
   });
 }
 
 /** What each attempt needs; completions are written one statement per batch of finished attempts, not one per delivery. */
-function deliverDepsOf(deps: DispatcherDeps): DeliverOneDeps {
+function deliverDepsOf(deps: DispatcherDeps, metrics: Metrics): DeliverOneDeps {
   return {
     deliveries: withBatchedCompletion(deps.db.deliveries, { maxBatch: COMPLETION_BATCH }),
     sender: deps.sender,
@@ -175,5 +193,6 @@ function deliverDepsOf(deps: DispatcherDeps): DeliverOneDeps {
     timeoutMs: deps.config.webhookTimeoutMs,
     logger: deps.logger.child({ component: "delivery" }),
     newSpanId: () => spanIdFromUuid(deps.newId()),
+    metrics,
   };
 }

@@ -1,3 +1,4 @@
+import type { BacklogReader } from "./backlog.ts";
 import type { DeadLetterStore } from "./dead-letters.ts";
 import type { DeliveryStore } from "./delivery-store.ts";
 import type { JobReader } from "./job-reader.ts";
@@ -13,6 +14,7 @@ export interface Repositories {
   readonly outbox: Outbox;
   readonly replays: ReplayStore;
   readonly retention: RetentionStore;
+  readonly backlog: BacklogReader;
 }
 
 /**

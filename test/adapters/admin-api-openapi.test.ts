@@ -60,13 +60,15 @@ describe("admin API, OpenAPI document", () => {
     expect(served.size).toBeGreaterThanOrEqual(9);
   });
 
-  it("declares the bearer scheme and requires it on every /v1 route, and on no other", async () => {
+  it("declares the bearer scheme and requires it on every /v1 route, and on no other; /metrics takes its own token, optionally", async () => {
     const { document } = await setup();
-    const [name, scheme] = Object.entries(document.components.securitySchemes)[0]!;
-    expect(scheme).toMatchObject({ type: "http", scheme: "bearer" });
+    const schemes = document.components.securitySchemes;
+    expect(schemes["bearerAuth"]).toMatchObject({ type: "http", scheme: "bearer" });
+    expect(schemes["metricsToken"]).toMatchObject({ type: "http", scheme: "bearer" });
     for (const [path, item] of Object.entries(document.paths)) {
       for (const operation of Object.values(item)) {
-        expect(operation.security ?? [], path).toEqual(path.startsWith("/v1/") ? [{ [name]: [] }] : []);
+        const expected = path.startsWith("/v1/") ? [{ bearerAuth: [] }] : path === "/metrics" ? [{ metricsToken: [] }, {}] : [];
+        expect(operation.security ?? [], path).toEqual(expected);
       }
     }
   });

@@ -7,6 +7,7 @@ import { at, type ContractContext, type ContractOptions, type ContractSubject, n
 import { describeRepositoriesContract } from "./repositories.contract.ts";
 import { describeReplaysContract } from "./replays.contract.ts";
 import { describeRetentionContract } from "./retention.contract.ts";
+import { describeBacklogContract } from "./backlog.contract.ts";
 
 export type { ContractOptions, ContractSubject } from "../support/contract-subject.ts";
 
@@ -49,6 +50,7 @@ export function describeDatabaseContract(
     describeRepositoriesContract(context);
     describeReplaysContract(context);
     describeRetentionContract(context);
+    describeBacklogContract(context);
   });
 }
 

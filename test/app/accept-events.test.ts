@@ -18,8 +18,8 @@ describe("accept events", () => {
     const event = { value: { job_id: job.id, event: "job.succeeded" }, origin: api };
     const first = await db.transaction((tx) => acceptEvents(deps, tx, [event, event]));
     const second = await db.transaction((tx) => acceptEvents(deps, tx, [event]));
-    expect(first).toEqual({ created: 1, duplicates: 1, skipped: 0, deadLettered: 0, leased: [] });
-    expect(second).toEqual({ created: 0, duplicates: 1, skipped: 0, deadLettered: 0, leased: [] });
+    expect(first).toEqual({ created: 1, duplicates: 1, skipped: 0, deadLettered: 0, rejected: 0, leased: [] });
+    expect(second).toEqual({ created: 0, duplicates: 1, skipped: 0, deadLettered: 0, rejected: 0, leased: [] });
     expect(await db.deliveries.listDeliveriesForJob(job.id)).toHaveLength(1);
   });
 
@@ -46,7 +46,7 @@ describe("accept events", () => {
         { value: { job_id: job.id, event: "job.succeeded" }, origin: api },
       ]),
     );
-    expect(summary).toEqual({ created: 1, duplicates: 0, skipped: 0, deadLettered: 2, leased: [] });
+    expect(summary).toEqual({ created: 1, duplicates: 0, skipped: 0, deadLettered: 2, rejected: 0, leased: [] });
     const letters = await db.deadLetters.listDeadLetters({ limit: 10 });
     const byReason = Object.fromEntries(letters.map((l) => [l.reason, l]));
     expect(byReason.invalid_utf8).toMatchObject({ source: "kafka", topic: "t", partition: 2, offset: "17" });
@@ -91,9 +91,10 @@ describe("accept events, URL rules", () => {
     const logger = capturingLogger();
     const jobs = ["ftp://receiver.example/hook", "http://user:pass@receiver.example/hook", "not a url"].map((webhookUrl) => finishedJob({ webhookUrl }));
     jobs.forEach((job) => db.putJob(job));
-    await db.transaction((tx) =>
-      acceptEvents({ ...deps, logger }, tx, jobs.map((job) => ({ value: { job_id: job.id, event: "job.succeeded" }, origin: api }))),
-    );
+    const accept = () => db.transaction((tx) => acceptEvents({ ...deps, logger }, tx, jobs.map((job) => ({ value: { job_id: job.id, event: "job.succeeded" }, origin: api }))));
+    expect((await accept()).rejected).toBe(3);
+    // A repeat creates nothing, so it rejects nothing either: each failed delivery is counted once.
+    expect((await accept()).rejected).toBe(0);
     for (const job of jobs) {
       const [delivery] = await db.deliveries.listDeliveriesForJob(job.id);
       expect(delivery).toMatchObject({ status: "failed", attempts: 0, nextAttemptAt: null, lastError: expect.stringMatching(/^invalid_url: /) });

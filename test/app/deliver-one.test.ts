@@ -8,7 +8,7 @@ import { deliverOne } from "../../src/app/deliver-one.ts";
 import type { Job } from "../../src/domain/job.ts";
 import { makeSecret } from "../../src/domain/secret.ts";
 import type { SendResult } from "../../src/domain/send-result.ts";
-import { bodyLimits, capturingLogger, finishedJob, manualClock, response, scriptedSender, SECRET } from "../support/app-fixtures.ts";
+import { bodyLimits, capturingLogger, finishedJob, manualClock, recordingMetrics, response, scriptedSender, SECRET } from "../support/app-fixtures.ts";
 import { spanIdFromUuid } from "../../src/domain/trace-context.ts";
 
 const backoff = { maxAttempts: 3, baseDelayMs: 30_000, maxDelayMs: 3_600_000, jitter: 0 };
@@ -197,5 +197,47 @@ describe("deliver one, when the database fails", () => {
     clock.advance(LEASE_MS);
     const broken = { ...db.deliveries, completeAttempt: () => Promise.reject(new Error("connection terminated")) };
     await expect(deliverOne({ ...deps, deliveries: broken }, claimed)).rejects.toThrow("connection terminated");
+  });
+});
+
+describe("deliver one, counted", () => {
+  it("reports each recorded attempt, and the delivery once it is sent: its attempts and its latency since acceptance", async () => {
+    const metrics = recordingMetrics();
+    const { clock, deps, claim } = await setup(finishedJob(), [response(503, { durationMs: 40 }), response(200, { durationMs: 12 })]);
+    await deliverOne({ ...deps, metrics }, await claim());
+    clock.advance(30_000);
+    await deliverOne({ ...deps, metrics }, await claim());
+    expect(metrics.reports).toEqual([
+      ["attemptRecorded", { outcome: "retry", statusClass: "5xx", durationSeconds: 0.04 }],
+      ["attemptRecorded", { outcome: "sent", statusClass: "2xx", durationSeconds: 0.012 }],
+      ["deliveryEnded", { outcome: "sent" }, { attempts: 2, latencySeconds: 30 }],
+    ]);
+  });
+
+  it("reports a failed delivery with the class of its last attempt: a 410 as http_4xx, a job gone as not_sent", async () => {
+    const gone = recordingMetrics();
+    const refused = await setup(finishedJob(), [response(410)]);
+    await deliverOne({ ...refused.deps, metrics: gone }, await refused.claim());
+    expect(gone.reports.at(-1)).toEqual(["deliveryEnded", { outcome: "failed", reason: "http_4xx" }, { attempts: 1, latencySeconds: 0 }]);
+
+    const missing = recordingMetrics();
+    const job = finishedJob();
+    const orphan = await setup(job, [response(200)]);
+    orphan.db.deleteJob(job.id);
+    await deliverOne({ ...orphan.deps, metrics: missing }, await orphan.claim());
+    expect(missing.reports).toEqual([
+      ["attemptRecorded", { outcome: "failed", statusClass: "none", durationSeconds: 0 }],
+      ["deliveryEnded", { outcome: "failed", reason: "not_sent" }, { attempts: 1, latencySeconds: 0 }],
+    ]);
+  });
+
+  it("reports nothing for an attempt whose lease was lost: the worker that holds it now reports its own", async () => {
+    const metrics = recordingMetrics();
+    const { clock, deps, claim } = await setup(finishedJob(), [response(200)]);
+    const stale = await claim();
+    clock.advance(LEASE_MS + 1);
+    await claim();
+    expect((await deliverOne({ ...deps, metrics }, stale)).recorded).toBe(false);
+    expect(metrics.reports).toEqual([]);
   });
 });

@@ -2,12 +2,13 @@ import { describe, expect, it } from "vitest";
 import { createMemoryDatabase } from "../../src/adapters/memory/memory-database.ts";
 import { createRetention } from "../../src/app/retention.ts";
 import { at, newDeadLetter, newDelivery, T0 } from "../support/contract-subject.ts";
-import { capturingLogger } from "../support/app-fixtures.ts";
+import { capturingLogger, recordingMetrics } from "../support/app-fixtures.ts";
+import type { Metrics } from "../../src/ports/metrics.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const HOUR = 3_600_000;
 
-async function setup(options: { retentionMs: number; outboxRetentionMs: number }) {
+async function setup(options: { retentionMs: number; outboxRetentionMs: number; metrics?: Metrics }) {
   const db = createMemoryDatabase();
   await db.deliveries.createDeliveries(Array.from({ length: 5 }, (_, i) => newDelivery({ rejection: "connection_refused", createdAt: at(i) })));
   await db.deliveries.createDeliveries([newDelivery({ createdAt: T0 })]);
@@ -24,6 +25,18 @@ describe("retention", () => {
     expect(rounds.map((r) => r.deliveries)).toEqual([2, 2, 1, 0]);
     expect(rounds.map((r) => r.deadLetters)).toEqual([1, 0, 0, 0]);
     expect(logger.lines.filter((line) => line.includes("old rows pruned"))).toHaveLength(3);
+  });
+
+  it("counts the rows each batch deleted, per table, and nothing for a batch that deleted none", async () => {
+    const metrics = recordingMetrics();
+    const { retention } = await setup({ retentionMs: HOUR, outboxRetentionMs: HOUR, metrics });
+    for (let round = 0; round < 4; round++) await retention.pruneOnce();
+    expect(metrics.reports).toEqual([
+      ["rowsPruned", "deliveries", 2],
+      ["rowsPruned", "dead_letters", 1],
+      ["rowsPruned", "deliveries", 2],
+      ["rowsPruned", "deliveries", 1],
+    ]);
   });
 
   it("keeps everything when the period is 0", async () => {

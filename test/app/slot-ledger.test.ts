@@ -23,6 +23,7 @@ describe("slot ledger", () => {
     expect(ledger.waiting("a")).toBe(4);
     expect(ledger.held()).toBe(8);
     expect(ledger.place("b")).toBe("start");
+    expect(ledger.waitingInAll()).toBe(4);
   });
 
   it("lets no delivery wait when a destination's limit is half the slots or more: waiting would take slots from the others", () => {
@@ -37,6 +38,7 @@ describe("slot ledger", () => {
     expect(ledger.exchangeEnded("a")).toBe(true);
     expect(ledger.exchanges("a")).toBe(1);
     expect(ledger.waiting("a")).toBe(0);
+    expect(ledger.waitingInAll()).toBe(0);
     expect(ledger.attempts()).toBe(2);
     ledger.attemptEnded();
     expect(ledger.held()).toBe(1);
@@ -87,6 +89,7 @@ describe("slot ledger", () => {
     ledger.place("a");
     ledger.place("a");
     expect(ledger.stop()).toBe(1);
+    expect(ledger.waitingInAll()).toBe(0);
     expect(ledger.stopped()).toBe(true);
     expect(ledger.reserve(4, 0)).toBe(0);
     expect(ledger.exchangeEnded("a")).toBe(false);

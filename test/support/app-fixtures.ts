@@ -4,6 +4,7 @@ import { makeSecret } from "../../src/domain/secret.ts";
 import type { SendResult } from "../../src/domain/send-result.ts";
 import type { Clock } from "../../src/ports/clock.ts";
 import type { LogFields, Logger } from "../../src/ports/logger.ts";
+import type { Metrics } from "../../src/ports/metrics.ts";
 import type { WebhookRequest, WebhookSender } from "../../src/ports/webhook-sender.ts";
 import type { RunInTransaction } from "../../src/ports/transactor.ts";
 import type { AcceptEventsDeps } from "../../src/app/accept-events.ts";
@@ -78,4 +79,16 @@ export function outboxPollerWithoutSlots(
   const slots = { reserve: () => 0, adopt: () => {}, wake: options.onDeliveriesCreated };
   const intake = createIntake({ transaction, accept, slots, leaseMs: 0 });
   return createOutboxPoller({ intake, transaction, now: accept.now, logger: accept.logger, batchSize: options.batchSize, pollIntervalMs: options.pollIntervalMs });
+}
+
+/** A Metrics port that keeps every report, in order, as `[method, ...arguments]`. */
+export function recordingMetrics(): Metrics & { reports: unknown[][] } {
+  const reports: unknown[][] = [];
+  return {
+    reports,
+    attemptRecorded: (attempt) => void reports.push(["attemptRecorded", attempt]),
+    deliveryEnded: (end, made) => void reports.push(made === undefined ? ["deliveryEnded", end] : ["deliveryEnded", end, made]),
+    deadLettered: (source, reasonCode, count) => void reports.push(["deadLettered", source, reasonCode, count]),
+    rowsPruned: (table, count) => void reports.push(["rowsPruned", table, count]),
+  };
 }

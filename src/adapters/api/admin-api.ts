@@ -7,12 +7,14 @@ import type { Clock } from "../../ports/clock.ts";
 import type { Database } from "../../ports/database.ts";
 import type { ReprocessDeadLetter } from "../../ports/dead-letters.ts";
 import type { SourceReadiness } from "../../ports/event-source.ts";
+import type { Metrics } from "../../ports/metrics.ts";
 import type { Logger } from "../../ports/logger.ts";
 import { addDeadLetterRoutes } from "./dead-letter-routes.ts";
 import { addDeliveryRoutes } from "./delivery-routes.ts";
 import { addEventRoutes } from "./event-routes.ts";
 import { maxEventsBodyBytes } from "./events-route.ts";
 import { addHealthRoutes } from "./health-routes.ts";
+import { addMetricsRoute, type MetricsExposition } from "./metrics-route.ts";
 import { addReplayRoutes } from "./replay-routes.ts";
 import { BEARER, newApiApp } from "./openapi-route.ts";
 import { problem } from "./problem.ts";
@@ -36,6 +38,10 @@ export interface AdminApiOptions {
   readonly reprocessDeadLetter: ReprocessDeadLetter;
   /** WEBHOOK_MAX_PAYLOAD, bytes: an event that carries its job may be this plus 64 KiB (1 MiB when absent). */
   readonly maxPayloadBytes?: number;
+  /** What `/metrics` serves; also counts the deliveries operators cancel. */
+  readonly metrics: MetricsExposition & Pick<Metrics, "deliveryEnded">;
+  /** Bearer token for `/metrics`; null or absent leaves it open. */
+  readonly metricsToken?: string | null;
 }
 
 /** Largest request body accepted by `/v1/*`, bytes. An event is well under 1 KiB. */
@@ -50,6 +56,7 @@ export function createAdminApi(options: AdminApiOptions): OpenAPIHono {
   const { logger } = options;
   const app = newApiApp();
   addHealthRoutes(app, options);
+  addMetricsRoute(app, options);
   // Mounting copies the sub-app's declarations into this app's document: its routes come first.
   app.route("/v1", createV1Api(options));
   app.openAPIRegistry.registerComponent("securitySchemes", BEARER, {

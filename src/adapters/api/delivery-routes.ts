@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { isUuid } from "../../domain/uuid.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type { Database } from "../../ports/database.ts";
+import type { Metrics } from "../../ports/metrics.ts";
 import type { Logger } from "../../ports/logger.ts";
 import { ActionView, AttemptView, actionJson, attemptJson, DeliveryView, deliveryJson } from "./delivery-json.ts";
 import { DELIVERY_CURSOR, DeliveryListParameters, parseDeliveryListQuery } from "./delivery-list-query.ts";
@@ -15,6 +16,7 @@ interface DeliveryRouteDeps {
   readonly db: Database;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly metrics?: Pick<Metrics, "deliveryEnded">;
 }
 
 const Uuid = z.string().refine(isUuid, "must be a UUID").openapi({ format: "uuid" });

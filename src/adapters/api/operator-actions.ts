@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Clock } from "../../ports/clock.ts";
 import type { Database } from "../../ports/database.ts";
+import type { Metrics } from "../../ports/metrics.ts";
 import type { Logger } from "../../ports/logger.ts";
 import { deliveryJson } from "./delivery-json.ts";
 import { readJsonBody } from "./openapi-route.ts";
@@ -11,6 +12,8 @@ interface OperatorDeps {
   readonly db: Database;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Counts a cancelled delivery as failed (`cancelled`). */
+  readonly metrics?: Pick<Metrics, "deliveryEnded">;
 }
 
 /** The body of a retry: empty, `{}` or `{"resend": boolean}`, nothing else. */
@@ -59,6 +62,7 @@ export async function cancelDelivery(c: Context, id: string, deps: OperatorDeps)
     return cancelled;
   });
   deps.logger.info("operator cancel", { delivery_id: id.toLowerCase(), result: result.outcome });
+  if (result.outcome === "cancelled") deps.metrics?.deliveryEnded({ outcome: "failed", reason: "cancelled" });
   if (result.outcome === "not_found") return problem(c, 404, "not_found", `no delivery with id ${JSON.stringify(id)}`);
   if (result.outcome === "not_pending") return problem(c, 409, "not_pending", REFUSALS.not_pending);
   return c.json({ result: result.outcome, delivery: deliveryJson(result.delivery!) });

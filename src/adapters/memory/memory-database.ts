@@ -89,6 +89,7 @@ function mapRepositories(repositories: Repositories, exclusive: Exclusive): Repo
     outbox: wrapMethods(repositories.outbox, exclusive),
     replays: wrapMethods(repositories.replays, exclusive),
     retention: wrapMethods(repositories.retention, exclusive),
+    backlog: wrapMethods(repositories.backlog, exclusive),
   };
 }
 

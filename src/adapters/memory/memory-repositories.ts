@@ -6,6 +6,7 @@ import type { Repositories } from "../../ports/transactor.ts";
 import { makeMemoryDeliveryStore } from "./memory-delivery-store.ts";
 import { makeMemoryReplayStore } from "./memory-replay-store.ts";
 import { makeMemoryRetentionStore } from "./memory-retention-store.ts";
+import { readMemoryBacklog } from "./memory-backlog.ts";
 import { isUuid } from "../../domain/uuid.ts";
 import { canonicalUuid, copyBytes, type MemoryState, sqlStateError } from "./memory-state.ts";
 
@@ -18,6 +19,7 @@ export function makeMemoryRepositories(state: MemoryState): Repositories {
     outbox: makeMemoryOutbox(state),
     replays: makeMemoryReplayStore(state),
     retention: makeMemoryRetentionStore(state),
+    backlog: { readBacklog: async (now) => readMemoryBacklog(state, now) },
   };
 }
 

@@ -9,6 +9,7 @@ import { makeJobReader } from "./job-reader.ts";
 import { makeOutbox } from "./outbox.ts";
 import { makeReplayStore } from "./replay-store.ts";
 import { makeRetentionStore } from "./retention-store.ts";
+import { readBacklog } from "./sql/read-backlog.ts";
 import type { SqlClient } from "./sql-client.ts";
 
 /** postgres.js settings a particular server needs (see `embeddedConnectionOptions`). */
@@ -50,6 +51,7 @@ export function makeRepositories(sql: SqlClient): Repositories {
     outbox: makeOutbox(sql),
     replays: makeReplayStore(sql),
     retention: makeRetentionStore(sql),
+    backlog: { readBacklog: (now) => readBacklog(sql, { now }) },
   };
 }
 
