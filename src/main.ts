@@ -40,7 +40,8 @@ const database = await openDatabase({ config, logger, signal: shutdown.signal })
 if (database === null) runtime.exit(0);
 // The same sender on Node and Deno, so the destination guard in its connector checks every connection on both.
 const sender = createUndiciSender({ policy: config.destinationPolicy, connections: config.perDestinationConcurrency });
-const metrics = createPrometheusMetrics({ logger: logger.child({ component: "metrics" }) });
+// Deno reads /proc/self only with --allow-all, so there the process metrics that need it are left out.
+const metrics = createPrometheusMetrics({ logger: logger.child({ component: "metrics" }), procfs: runtime.name !== "deno" });
 const dispatcher = wireDispatcher(
   {
     config,

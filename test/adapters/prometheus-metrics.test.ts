@@ -94,6 +94,14 @@ describe("Prometheus metrics", () => {
     expect(lines.length).toBeGreaterThan(0);
   });
 
+  it("without /proc (Deno), leaves out the process metrics read from it and takes the resident memory from the runtime", async () => {
+    const metrics = createPrometheusMetrics({ logger: noopLogger, procfs: false });
+    const { parsed } = await scrape(metrics);
+    expect(parsed.value("process_resident_memory_bytes")).toBeGreaterThan(10 * 1024 * 1024);
+    for (const name of ["process_virtual_memory_bytes", "process_heap_bytes", "process_open_fds", "process_max_fds"]) expect(parsed.has(name), name).toBe(false);
+    expect(parsed.has("process_cpu_seconds_total")).toBe(true);
+  });
+
   it("writes a scrape that Prometheus's own promtool accepts, with the default process metrics", async () => {
     const metrics = createPrometheusMetrics({ logger: noopLogger });
     metrics.observe(sourcesWith({ kafkaLag: async () => [{ topic: "t", partition: 0, lag: 1 }] }));

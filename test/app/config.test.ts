@@ -17,6 +17,7 @@ describe("configuration", () => {
       webhookTimeoutMs: 30_000,
       httpPort: 8080,
       adminToken: null,
+      metricsToken: null,
       logLevel: "info",
     });
     expect(Object.isFrozen(result.config)).toBe(true);
@@ -98,9 +99,16 @@ describe("configuration", () => {
     expect(!result.ok && result.errors.length).toBe(3);
   });
 
-  it("never echoes the admin token or a database URL (which may hold a password) in an error", () => {
-    const result = parseConfig({ ADMIN_TOKEN: "s3cr3t", DATABASE_URL: "mysql://u:hunter2@h/db" });
+  it("never echoes the admin token, the metrics token or a database URL (which may hold a password) in an error", () => {
+    const result = parseConfig({ ADMIN_TOKEN: "s3cr3t", METRICS_TOKEN: "m3tr1cs s3cr3t", DATABASE_URL: "mysql://u:hunter2@h/db" });
+    expect(!result.ok && result.errors).toHaveLength(3);
     expect(!result.ok && result.errors.join("\n")).not.toMatch(/s3cr3t|hunter2/);
+  });
+
+  it("takes a METRICS_TOKEN of at least 16 characters without spaces", () => {
+    const result = parseConfig({ METRICS_TOKEN: "metrics-token-0123456" });
+    expect(result.ok && result.config.metricsToken).toBe("metrics-token-0123456");
+    expect(parseConfig({ METRICS_TOKEN: "short" }).ok).toBe(false);
   });
 
   it("stops the process at start-up with exit code 2 and the one-line error on stderr for a bad value", async () => {

@@ -7,6 +7,7 @@ import { parseJson, spawnDispatcherProcess, startDispatcherProcess, type Dispatc
 import { TEST_SECRET } from "../support/harness.ts";
 import { createMigratedDatabase, createTestDatabase } from "../support/postgres.ts";
 import { startTcpProxy } from "../support/tcp-proxy.ts";
+import { parseMetrics, promtoolMetricsProblems } from "../support/metrics-text.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -163,13 +164,19 @@ describe("dispatcher processes", () => {
     expect(Math.max(...delays) - Math.min(...delays)).toBeGreaterThan(1_000);
   });
 
-  it("runs on Deno (deno task start) and delivers a webhook from the outbox that verifies", async () => {
+  it("runs on Deno (deno task start), delivers a webhook from the outbox that verifies, and counts it in /metrics", async () => {
     const { url, sql, receiver } = await setup(() => ({ status: 200 }));
-    await spawnDispatcher({ DATABASE_URL: url, POLL_INTERVAL: "100ms", LOG_LEVEL: "debug" }, "deno");
+    const dispatcher = await spawnDispatcher({ DATABASE_URL: url, POLL_INTERVAL: "100ms", LOG_LEVEL: "debug" }, "deno");
     await publishJobs(sql, receiver, 1);
     await waitFor("the delivery to be sent", async () => (await countByStatus(sql)).sent === 1);
     expect(receiver.receipts).toHaveLength(1);
     expect(receiver.receipts[0]?.verified).toEqual({ standardWebhooks: true, hexHmac: true });
+    const text = await (await fetch(`http://127.0.0.1:${dispatcher.port}/metrics`)).text();
+    const metrics = parseMetrics(text);
+    expect(metrics.value("webhook_deliveries_total", { outcome: "sent" })).toBe(1);
+    expect(metrics.value("webhook_deliveries_pending")).toBe(0);
+    expect(metrics.value("process_resident_memory_bytes")).toBeGreaterThan(0);
+    expect(promtoolMetricsProblems(text)).toEqual([]);
   });
 
   it("serves the OpenAPI document and the reference page with its package assets on Deno", async () => {

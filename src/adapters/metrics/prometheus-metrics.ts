@@ -1,3 +1,4 @@
+import { memoryUsage } from "node:process";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { StoredBacklog } from "../../ports/backlog.ts";
 import type { Logger } from "../../ports/logger.ts";
@@ -40,9 +41,10 @@ const LIKELY_ATTEMPTS = { sent: ["2xx"], retry: ["3xx", "4xx", "5xx", "none"], f
  * process metrics. Counters are created with their known label values at zero, so that a rate
  * over a series that has not moved yet is 0 rather than absent.
  */
-export function createPrometheusMetrics(options: { readonly logger: Logger }): PrometheusMetrics {
+export function createPrometheusMetrics(options: { readonly logger: Logger; readonly procfs?: boolean }): PrometheusMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (options.procfs === false) withoutProcfs(registry);
   const registers = [registry];
   const deliveries = new Counter({ name: "webhook_deliveries_total", help: "Deliveries that reached a final state: sent, or failed with the reason class of the failure.", labelNames: ["outcome", "reason"], registers });
   const attempts = new Counter({ name: "webhook_attempts_total", help: "Attempts recorded, by what they led to (sent, retry, failed) and the class of the receiver's status (none: no answer).", labelNames: ["outcome", "status_class"], registers });
@@ -80,6 +82,19 @@ export function createPrometheusMetrics(options: { readonly logger: Logger }): P
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };
+}
+
+/** prom-client's process metrics read from /proc/self. */
+const PROCFS_METRICS = ["process_resident_memory_bytes", "process_virtual_memory_bytes", "process_heap_bytes", "process_open_fds", "process_max_fds"];
+
+/**
+ * Where /proc/self cannot be read (Deno allows it only with --allow-all), prom-client's metrics
+ * from it would read 0. They are removed rather than shown wrong, and the resident memory comes
+ * from the runtime instead.
+ */
+function withoutProcfs(registry: Registry): void {
+  for (const name of PROCFS_METRICS) registry.removeSingleMetric(name);
+  new Gauge({ name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", registers: [registry], collect() { this.set(memoryUsage().rss); } });
 }
 
 function initialiseCounters(counters: { deliveries: Counter; attempts: Counter; pruned: Counter; readErrors: Counter }): void {
