@@ -144,7 +144,7 @@ export function parseConfig(env: Env): ConfigResult {
     }
     const value = setting.parse(raw);
     if (value === undefined) {
-      const shown = name === "ADMIN_TOKEN" || name === "METRICS_TOKEN" || name === "DATABASE_URL" ? "(value hidden)" : JSON.stringify(raw);
+      const shown = HIDDEN_VALUES.has(name) ? "(value hidden)" : JSON.stringify(raw);
       errors.push(`${name}=${shown} is invalid: expected ${setting.expected}`);
     }
     values[name] = value;
@@ -156,40 +156,44 @@ export function parseConfig(env: Env): ConfigResult {
     );
   }
   if (errors.length > 0) return { ok: false, errors };
-  return {
-    ok: true,
-    config: Object.freeze({
-      databaseUrl: v.DATABASE_URL,
-      dataDir: v.DATA_DIR,
-      kafkaBrokers: Object.freeze(v.KAFKA_BROKERS ?? []),
-      kafkaTopic: v.KAFKA_TOPIC_WEBHOOKS,
-      kafkaGroupId: v.KAFKA_GROUP_ID,
-      kafkaFetchMaxBytes: v.KAFKA_FETCH_MAX_BYTES,
-      kafkaBatchSize: v.KAFKA_BATCH_SIZE,
-      backoff: Object.freeze({
-        maxAttempts: v.WEBHOOK_MAX_RETRIES,
-        baseDelayMs: v.WEBHOOK_RETRY_BASE_DELAY,
-        maxDelayMs: v.WEBHOOK_RETRY_MAX_DELAY,
-        jitter: v.WEBHOOK_RETRY_JITTER,
-      }),
-      webhookTimeoutMs: v.WEBHOOK_TIMEOUT,
-      destinationPolicy: Object.freeze({
-        allowPrivateNetworks: v.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
-        allowedCidrs: Object.freeze(v.WEBHOOK_ALLOWED_CIDRS ?? []),
-      }),
-      perDestinationConcurrency: v.WEBHOOK_MAX_PER_DESTINATION,
-      httpPort: v.HTTP_PORT,
-      httpHost: v.HTTP_HOST,
-      adminToken: v.ADMIN_TOKEN,
-      metricsToken: v.METRICS_TOKEN,
-      logLevel: v.LOG_LEVEL,
-      concurrency: v.DISPATCH_CONCURRENCY,
-      pollIntervalMs: v.POLL_INTERVAL,
-      outboxBatchSize: v.OUTBOX_BATCH_SIZE,
-      maxPayloadBytes: v.WEBHOOK_MAX_PAYLOAD,
-      shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT,
-      retentionMs: v.RETENTION_PERIOD,
-      outboxRetentionMs: v.OUTBOX_RETENTION,
+  return { ok: true, config: configOf(v) };
+}
+
+/** Variables whose values an error never shows: tokens, and a URL that may hold a password. */
+const HIDDEN_VALUES = new Set(["ADMIN_TOKEN", "METRICS_TOKEN", "DATABASE_URL"]);
+
+function configOf(v: Parsed): Config {
+  return Object.freeze({
+    databaseUrl: v.DATABASE_URL,
+    dataDir: v.DATA_DIR,
+    kafkaBrokers: Object.freeze(v.KAFKA_BROKERS ?? []),
+    kafkaTopic: v.KAFKA_TOPIC_WEBHOOKS,
+    kafkaGroupId: v.KAFKA_GROUP_ID,
+    kafkaFetchMaxBytes: v.KAFKA_FETCH_MAX_BYTES,
+    kafkaBatchSize: v.KAFKA_BATCH_SIZE,
+    backoff: Object.freeze({
+      maxAttempts: v.WEBHOOK_MAX_RETRIES,
+      baseDelayMs: v.WEBHOOK_RETRY_BASE_DELAY,
+      maxDelayMs: v.WEBHOOK_RETRY_MAX_DELAY,
+      jitter: v.WEBHOOK_RETRY_JITTER,
     }),
-  };
+    webhookTimeoutMs: v.WEBHOOK_TIMEOUT,
+    destinationPolicy: Object.freeze({
+      allowPrivateNetworks: v.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+      allowedCidrs: Object.freeze(v.WEBHOOK_ALLOWED_CIDRS ?? []),
+    }),
+    perDestinationConcurrency: v.WEBHOOK_MAX_PER_DESTINATION,
+    httpPort: v.HTTP_PORT,
+    httpHost: v.HTTP_HOST,
+    adminToken: v.ADMIN_TOKEN,
+    metricsToken: v.METRICS_TOKEN,
+    logLevel: v.LOG_LEVEL,
+    concurrency: v.DISPATCH_CONCURRENCY,
+    pollIntervalMs: v.POLL_INTERVAL,
+    outboxBatchSize: v.OUTBOX_BATCH_SIZE,
+    maxPayloadBytes: v.WEBHOOK_MAX_PAYLOAD,
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT,
+    retentionMs: v.RETENTION_PERIOD,
+    outboxRetentionMs: v.OUTBOX_RETENTION,
+  });
 }

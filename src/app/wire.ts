@@ -15,7 +15,7 @@ import { withBatchedCompletion } from "./batched-completion.ts";
 import type { Config } from "./config.ts";
 import { deliverOne, type DeliverOneDeps } from "./deliver-one.ts";
 import { countingDeadLetters } from "./count-dead-letters.ts";
-import { createIntake } from "./intake.ts";
+import { createIntake, type Intake } from "./intake.ts";
 import { acceptIsolatingRefusals } from "./isolate-refusals.ts";
 import { createOutboxPoller, type OutboxPoller } from "./outbox-poller.ts";
 import { createReplayRunner, type ReplayRunner } from "./replay-runner.ts";
@@ -120,15 +120,7 @@ export function wireDispatcher(
     leaseMs,
     metrics,
   });
-  const outboxPoller = createOutboxPoller({
-    intake,
-    transaction: db.transaction,
-    now,
-    logger: logger.child({ component: "outbox" }),
-    batchSize: config.outboxBatchSize,
-    pollIntervalMs: config.pollIntervalMs,
-    jobLimits: { maxJobBytes: maxJobEventBytes({ maxPayloadBytes: config.maxPayloadBytes }), maxTotalBytes: INTAKE_BODY_BUDGET_BYTES },
-  });
+  const outboxPoller = outboxPollerOf(deps, db, intake);
   // Events the database refuses are found and dead-lettered; the rest of their batch goes on.
   const refusalDeps = { transaction: db.transaction, now, logger: intakeLogger };
   const acceptBatch: AcceptBatch = (events) =>
@@ -150,6 +142,20 @@ export function wireDispatcher(
       await Promise.all([...sources.map((source) => source.run(signal)), replayRunner.run(signal), retention.run(signal), scheduler.run(signal)]);
     },
   };
+}
+
+/** The outbox input: claims batches of rows through the intake. */
+function outboxPollerOf(deps: DispatcherDeps, db: Database, intake: Intake): OutboxPoller {
+  const { config } = deps;
+  return createOutboxPoller({
+    intake,
+    transaction: db.transaction,
+    now: () => deps.clock.now(),
+    logger: deps.logger.child({ component: "outbox" }),
+    batchSize: config.outboxBatchSize,
+    pollIntervalMs: config.pollIntervalMs,
+    jobLimits: { maxJobBytes: maxJobEventBytes({ maxPayloadBytes: config.maxPayloadBytes }), maxTotalBytes: INTAKE_BODY_BUDGET_BYTES },
+  });
 }
 
 /** Bulk replays: batches of 1,000, each only while fewer than 1,000 deliveries are due. */
