@@ -1,7 +1,8 @@
 /**
  * Runs the dispatcher (`src/main.ts`) as a process of its own, for the demo, the tests and the
  * benchmark: the one place that knows its command line on Node and on Deno. On Node, tsx is only
- * a loader inside node (`node --import tsx`), so the spawned pid is the dispatcher itself.
+ * a loader inside node (`node --import tsx`), so the spawned pid is the dispatcher itself; under
+ * `npm start` it is npm's, and the dispatcher (exec'd by npm's shell) is its child.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -28,11 +29,17 @@ export const loopbackReceiversEnv: Readonly<Record<string, string>> = {
  */
 export const DISPATCHER_V8_FLAGS: readonly string[] = ["--max-semi-space-size=8", "--heap-growing-percent=50"];
 
+export type DispatcherRuntime = "node" | "deno" | "compiled" | "npm-start";
+
 export interface SpawnDispatcherOptions {
   /** The process's whole environment (nothing is inherited that is not in it). */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** `node` runs the TypeScript source through tsx; `compiled` runs `dist/main.js` (`npm run build`) on plain Node, as in production. */
-  readonly runtime?: "node" | "deno" | "compiled";
+  /**
+   * `node` runs the TypeScript source through tsx; `npm-start` runs `npm start` (the same, with
+   * npm and a shell in front, as from a terminal); `compiled` runs `dist/main.js` (`npm run
+   * build`) on plain Node, as in production.
+   */
+  readonly runtime?: DispatcherRuntime;
   /** Flags for node before the script, e.g. `--cpu-prof` (Node only). */
   readonly nodeFlags?: readonly string[];
   /** stdout and stderr: piped to the parent (default) or shared with it. */
@@ -42,13 +49,7 @@ export interface SpawnDispatcherOptions {
 }
 
 export function spawnDispatcher(options: SpawnDispatcherOptions): ChildProcess {
-  const command: [string, ...string[]] =
-    options.runtime === "deno"
-      ? [`${projectRoot}node_modules/.bin/deno`, "task", "start"]
-      : options.runtime === "compiled"
-        ? [process.execPath, ...DISPATCHER_V8_FLAGS, ...(options.nodeFlags ?? []), "dist/main.js"]
-        : [process.execPath, ...DISPATCHER_V8_FLAGS, ...(options.nodeFlags ?? []), "--import", "tsx", "src/main.ts"];
-  const [executable, ...args] = command;
+  const [executable, ...args] = commandOf(options.runtime ?? "node", options.nodeFlags ?? []);
   const output = options.output ?? "pipe";
   return spawn(executable, args, {
     cwd: projectRoot,
@@ -56,6 +57,20 @@ export function spawnDispatcher(options: SpawnDispatcherOptions): ChildProcess {
     stdio: ["ignore", output, output],
     detached: options.detached ?? false,
   });
+}
+
+function commandOf(runtime: DispatcherRuntime, nodeFlags: readonly string[]): [string, ...string[]] {
+  switch (runtime) {
+    case "deno":
+      return [`${projectRoot}node_modules/.bin/deno`, "task", "start"];
+    case "npm-start":
+      // No look for a newer npm: nothing of the dispatcher's, and it would reach for the registry.
+      return ["npm", "start", "--no-update-notifier"];
+    case "compiled":
+      return [process.execPath, ...DISPATCHER_V8_FLAGS, ...nodeFlags, "dist/main.js"];
+    case "node":
+      return [process.execPath, ...DISPATCHER_V8_FLAGS, ...nodeFlags, "--import", "tsx", "src/main.ts"];
+  }
 }
 
 /** Calls `onLine` with every line the process writes to stdout and stderr, as each completes. */

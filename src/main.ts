@@ -28,10 +28,15 @@ if (!parsed.ok) {
   runtime.exit(2);
 }
 const { config } = parsed;
+runtime.ignoreLostOutput();
 const logger = createJsonLogger({ level: config.logLevel });
 const shutdown = new AbortController();
 runtime.onShutdownSignal((signal) => {
-  if (shutdown.signal.aborted) return;
+  if (shutdown.signal.aborted) {
+    // Under `npm start` the group's signal arrives twice; a second Ctrl-C does not hurry it either.
+    logger.info("already shutting down; SHUTDOWN_TIMEOUT bounds it", { signal });
+    return;
+  }
   logger.info("shutting down: no new claims; finishing attempts in flight", { signal });
   shutdown.abort();
 });

@@ -1,5 +1,11 @@
 import type { ChildProcess } from "node:child_process";
-import { exitOf, loopbackReceiversEnv, onOutputLines, spawnDispatcher as spawnMain } from "../../scripts/spawn-dispatcher.ts";
+import {
+  exitOf,
+  loopbackReceiversEnv,
+  onOutputLines,
+  spawnDispatcher as spawnMain,
+  type DispatcherRuntime,
+} from "../../scripts/spawn-dispatcher.ts";
 import { waitFor } from "./wait-for.ts";
 
 export { projectRoot } from "../../scripts/spawn-dispatcher.ts";
@@ -15,10 +21,10 @@ export interface DispatcherProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** Runs `src/main.ts` in its own process (Node via tsx, or Deno) and waits for its start-up line. */
+/** Runs `src/main.ts` in its own process group (Node via tsx, `npm start`, or Deno) and waits for its start-up line. */
 export async function startDispatcherProcess(options: {
   env: Record<string, string>;
-  runtime?: "node" | "deno" | "compiled";
+  runtime?: DispatcherRuntime;
   timeoutMs?: number;
 }): Promise<DispatcherProcess> {
   const child = spawnDispatcher(options.env, options.runtime ?? "node");
@@ -88,7 +94,7 @@ export function spawnDispatcherProcess(env: Record<string, string>): SpawnedDisp
 /** Test receivers listen on loopback; the admin API takes a free port, which the start-up line names. */
 const testDefaults = { ...loopbackReceiversEnv, HTTP_PORT: "0" };
 
-function spawnDispatcher(env: Record<string, string>, runtime: "node" | "deno" | "compiled"): ChildProcess {
+function spawnDispatcher(env: Record<string, string>, runtime: DispatcherRuntime): ChildProcess {
   const base: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "TMPDIR", "LANG"]) if (process.env[name]) base[name] = process.env[name] as string;
   return spawnMain({ env: { ...base, ...testDefaults, ...env }, runtime, detached: true });

@@ -24,6 +24,8 @@ export const denoRuntime: Runtime = {
     deno.addSignalListener("SIGINT", () => handler("SIGINT"));
     deno.addSignalListener("SIGTERM", () => handler("SIGTERM"));
   },
+  // Deno's console already drops what it cannot write to a closed pipe and carries on.
+  ignoreLostOutput: () => {},
   env: () => deno.env.toObject(),
   exit: (code) => deno.exit(code),
 };

@@ -15,8 +15,14 @@ export const nodeRuntime: Runtime = {
       server.once("error", reject);
     }),
   onShutdownSignal: (handler) => {
-    process.once("SIGINT", () => handler("SIGINT"));
-    process.once("SIGTERM", () => handler("SIGTERM"));
+    process.on("SIGINT", () => handler("SIGINT"));
+    process.on("SIGTERM", () => handler("SIGTERM"));
+  },
+  ignoreLostOutput: () => {
+    // Node reports a write to a closed pipe (EPIPE) as an 'error' event after the write returned,
+    // which the console does not catch: with no listener the first log line of a shutdown
+    // crashed the process (exit 1), its leases still held.
+    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
   },
   env: () => process.env,
   exit: (code) => process.exit(code),
