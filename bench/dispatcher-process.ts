@@ -30,13 +30,21 @@ export interface DispatcherProcess {
 }
 
 /**
+ * The dispatcher's LOG_LEVEL in every benchmark run: BENCH_LOG_LEVEL, or warn, which avoids a log
+ * line per delivery; info measures what that line costs.
+ */
+export function benchLogLevel(): string {
+  return process.env.BENCH_LOG_LEVEL ?? "warn";
+}
+
+/**
  * The settings every benchmark run shares; `env` adds or overrides. The receivers are on loopback
- * (which the destination guard denies by default) and LOG_LEVEL=warn avoids a log line per delivery.
+ * (which the destination guard denies by default); LOG_LEVEL is `benchLogLevel()`.
  */
 export function dispatcherEnv(env: Record<string, string>): Record<string, string> {
   return {
     ...loopbackReceiversEnv,
-    LOG_LEVEL: "warn",
+    LOG_LEVEL: benchLogLevel(),
     DISPATCH_CONCURRENCY: "64",
     ...env,
   };
