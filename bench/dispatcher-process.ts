@@ -22,7 +22,7 @@ export interface DispatcherProcess {
   peakRssBytes(): number;
   /** VmRSS now, bytes. */
   rssBytes(): number;
-  /** Warning and error log lines seen so far (the last 20), for failure messages and the results. */
+  /** Warning and error log lines seen so far, and the shutdown line (the last 20), for failure messages and the results. */
   logTail(): readonly string[];
   /** Null while the process runs; then its exit code or the signal that ended it (`SIGABRT`: V8 ran out of heap). */
   exitStatus(): string | null;
@@ -65,7 +65,8 @@ export async function startDispatcher(env: Record<string, string>, readyTimeoutM
   const pid = child.pid!;
   const tail: string[] = [];
   onOutputLines(child, (line) => {
-    if (line.trim() === "" || /"level":"(debug|info)"/.test(line)) return;
+    // Info lines too when they name a signal: the shutdown line says what stopped the process.
+    if (line.trim() === "" || (/"level":"(debug|info)"/.test(line) && !line.includes('"signal":'))) return;
     tail.push(line.slice(0, 500));
     if (tail.length > 20) tail.shift();
   });
