@@ -22,7 +22,7 @@ export interface DispatcherProcess {
   peakRssBytes(): number;
   /** VmRSS now, bytes. */
   rssBytes(): number;
-  /** Warning and error log lines seen so far (the last 20), for failure messages and the results. */
+  /** Warning and error log lines seen so far, and the shutdown line (the last 20), for failure messages and the results. */
   logTail(): readonly string[];
   /** Null while the process runs; then its exit code or the signal that ended it (`SIGABRT`: V8 ran out of heap). */
   exitStatus(): string | null;
@@ -30,13 +30,21 @@ export interface DispatcherProcess {
 }
 
 /**
+ * The dispatcher's LOG_LEVEL in every benchmark run: BENCH_LOG_LEVEL, or warn, which avoids a log
+ * line per delivery; info measures what that line costs.
+ */
+export function benchLogLevel(): string {
+  return process.env.BENCH_LOG_LEVEL ?? "warn";
+}
+
+/**
  * The settings every benchmark run shares; `env` adds or overrides. The receivers are on loopback
- * (which the destination guard denies by default) and LOG_LEVEL=warn avoids a log line per delivery.
+ * (which the destination guard denies by default); LOG_LEVEL is `benchLogLevel()`.
  */
 export function dispatcherEnv(env: Record<string, string>): Record<string, string> {
   return {
     ...loopbackReceiversEnv,
-    LOG_LEVEL: "warn",
+    LOG_LEVEL: benchLogLevel(),
     DISPATCH_CONCURRENCY: "64",
     ...env,
   };
@@ -57,7 +65,8 @@ export async function startDispatcher(env: Record<string, string>, readyTimeoutM
   const pid = child.pid!;
   const tail: string[] = [];
   onOutputLines(child, (line) => {
-    if (line.trim() === "" || /"level":"(debug|info)"/.test(line)) return;
+    // Info lines too when they name a signal: the shutdown line says what stopped the process.
+    if (line.trim() === "" || (/"level":"(debug|info)"/.test(line) && !line.includes('"signal":'))) return;
     tail.push(line.slice(0, 500));
     if (tail.length > 20) tail.shift();
   });

@@ -157,7 +157,9 @@ export async function measureDrain(
   } catch (error) {
     const stats = await ctx.receiver.stats().catch(() => null);
     const reached = stats?.counts["/ok"]?.unique ?? "?";
-    throw new Error(`${(error as Error).message} (${reached} of ${options.events} jobs reached /ok)\n${dispatcher.logTail().join("\n")}`);
+    const status = dispatcher.exitStatus();
+    const state = status === null ? "the dispatcher still runs" : `the dispatcher exited: ${status}`;
+    throw new Error(`${(error as Error).message} (${reached} of ${options.events} jobs reached /ok; ${state})\n${dispatcher.logTail().join("\n")}`);
   }
   const drainedAt = healthy.retried > 0 ? healthy.doneAt : performance.now();
   const cpuMicros = dispatcher.cpuMicros() - cpuAtReady;

@@ -145,7 +145,7 @@ export function renderMarkdown(results: Results): string {
   const { events, runs } = results.settings as { events: number; runs: number };
   const lines: string[] = [];
   lines.push(`### Benchmark ${results.date} — ${events.toLocaleString("en-US")} events, median of ${runs} run(s) after a warm-up`);
-  lines.push("", `${String(results.machine.cpus)} cores (${String(results.machine.cpuModel)}), ${String(results.machine.memoryGiB)} GiB, Node ${String(results.machine.node)}. DISPATCH_CONCURRENCY=64; S1 and S2 have one receiver origin, so WEBHOOK_MAX_PER_DESTINATION=${String(results.settings.singleReceiverMaxPerDestination)} there; LOG_LEVEL=warn.`, "");
+  lines.push("", `${String(results.machine.cpus)} cores (${String(results.machine.cpuModel)}), ${String(results.machine.memoryGiB)} GiB, Node ${String(results.machine.node)}. DISPATCH_CONCURRENCY=64; S1 and S2 have one receiver origin, so WEBHOOK_MAX_PER_DESTINATION=${String(results.settings.singleReceiverMaxPerDestination)} there; LOG_LEVEL=${String(results.settings.logLevel ?? "warn")}.`, "");
   lines.push("| scenario | events/s | ratio | CPU µs/delivery | peak RSS | notes |", "|---|---:|---:|---:|---:|---|");
   lines.push(throughputRow(s, "s0", "S0 limit: bare undici.request, 64 in flight", null, (m) => `sender = bench process; receiver ${num(m("receiverCpuUsPerRequest"), 1)} µs CPU/request`));
   const drainNotes = (m: (f: string) => number | undefined) =>

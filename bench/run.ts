@@ -10,7 +10,7 @@
  * s4b,s4b160,s5,s6,s7,b1default,b1batched), BENCH_PENDING_ROWS (1000000, S4 and S5), BENCH_KAFKA_BACKLOG
  * (200000, S4(b)'s larger backlog), BENCH_HEAP_CAP_BACKLOG (150000, s4b160), BENCH_CLAIMS (30, S5), BENCH_LIST_ROWS (1000000, S6), BENCH_LIST_QUERIES (200 per
  * query shape, S6), BENCH_API_EVENTS (20000, S7),
- * BENCH_S1_MAX_PER_DESTINATION (64, S1 and S2), DATABASE_URL or TEST_POSTGRES_URL (the server to
+ * BENCH_S1_MAX_PER_DESTINATION (64, S1 and S2), BENCH_LOG_LEVEL (warn; the dispatcher's LOG_LEVEL), DATABASE_URL or TEST_POSTGRES_URL (the server to
  * create databases on; postgres://postgres@127.0.0.1:5432/postgres), KAFKA_BROKERS (127.0.0.1:9092;
  * unset, scripts/kafka.sh start runs first). Each run of each scenario has a deadline; a scenario
  * that fails is recorded as failed and the others still run (exit code 1).
@@ -19,6 +19,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
+import { benchLogLevel } from "./dispatcher-process.ts";
 import type { BenchContext } from "./drain.ts";
 import { newSecret } from "./payload.ts";
 import { startReceiver } from "./receiver-client.ts";
@@ -90,6 +91,7 @@ async function save(): Promise<string> {
       runs,
       dispatchConcurrency: 64,
       singleReceiverMaxPerDestination: Number(SINGLE_RECEIVER_ENV.WEBHOOK_MAX_PER_DESTINATION),
+      logLevel: benchLogLevel(),
       postgres: adminUrl.replace(/\/\/[^@]*@/, "//"),
       kafka: brokers.join(","),
     },

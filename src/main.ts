@@ -4,11 +4,11 @@
  */
 import { createAdminApi } from "./adapters/api/admin-api.ts";
 import { createUndiciSender } from "./adapters/http/undici-sender.ts";
-import { createJsonLogger } from "./adapters/json-logger.ts";
 import { createKafkaLagReader } from "./adapters/kafka/kafka-lag.ts";
 import { createKafkaSource } from "./adapters/kafka/kafka-source.ts";
 import { createPrometheusMetrics } from "./adapters/metrics/prometheus-metrics.ts";
 import { openDatabase } from "./adapters/open-database.ts";
+import { createPinoLogger } from "./adapters/pino-logger.ts";
 import type { Runtime } from "./adapters/runtime/runtime.ts";
 import { systemClock } from "./adapters/system-clock.ts";
 import { nodeCryptoHmacSha256 } from "./adapters/node-crypto-hmac.ts";
@@ -29,7 +29,7 @@ if (!parsed.ok) {
 }
 const { config } = parsed;
 runtime.ignoreLostOutput();
-const logger = createJsonLogger({ level: config.logLevel });
+const logger = createPinoLogger({ level: config.logLevel });
 const shutdown = new AbortController();
 runtime.onShutdownSignal((signal) => {
   if (shutdown.signal.aborted) {

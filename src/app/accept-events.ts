@@ -11,6 +11,7 @@ import type { EventOrigin, IncomingEvent } from "../ports/event-source.ts";
 import type { BodyLimits } from "../ports/job-reader.ts";
 import type { LogFields, Logger } from "../ports/logger.ts";
 import type { Repositories } from "../ports/transactor.ts";
+import { deliveryLogFields } from "../shared/delivery-log-fields.ts";
 
 export interface AcceptSummary {
   /** Deliveries created by this call. */
@@ -130,6 +131,8 @@ async function acceptReadableJobs(turn: IntakeTurn, events: readonly ParsedIncom
   const jobs = lookedUp.length > 0 ? await tx.jobs.findJobs(lookedUp, deps.bodyLimits) : new Map<string, Job>();
   const later: ParsedIncoming[] = [];
   const secretsOf = new Map<string, readonly Secret[]>();
+  // The events of deliveries that fail at once, by delivery id: logged once stored (a repeated event stores none).
+  const rejectedEvents = new Map<string, LogFields>();
   const wanted = new Map<string, NewDelivery>();
   for (const parsed of events) {
     const { event } = parsed;
@@ -145,8 +148,9 @@ async function acceptReadableJobs(turn: IntakeTurn, events: readonly ParsedIncom
       turn.duplicates++;
       continue;
     }
-    const row = newDeliveryOf(turn, event, plan, logFieldsOf(event, parsed.origin));
+    const row = newDeliveryOf(turn, event, plan);
     if (row.lease) secretsOf.set(row.id, signingSecretsOf(job) ?? []);
+    if (row.rejection !== null) rejectedEvents.set(row.id, logFieldsOf(event, parsed.origin));
     wanted.set(key, row);
   }
 
@@ -155,7 +159,11 @@ async function acceptReadableJobs(turn: IntakeTurn, events: readonly ParsedIncom
   for (const row of wanted.values()) {
     if (!created.has(row.id.toLowerCase())) continue;
     if (row.lease) turn.leased.push(leasedDelivery(row, row.lease, secretsOf.get(row.id) ?? []));
-    if (row.rejection !== null) turn.rejected++;
+    const eventFields = rejectedEvents.get(row.id);
+    if (eventFields !== undefined) {
+      turn.rejected++;
+      deps.logger.warn("delivery failed at once: it can never be sent", { ...eventFields, ...deliveryLogFields(row, 0), reason: row.rejection });
+    }
   }
   turn.created += createdIds.length;
   turn.duplicates += wanted.size - createdIds.length;
@@ -185,13 +193,11 @@ function planFor(turn: IntakeTurn, { event, origin }: ParsedIncoming, job: Job |
  * never be sent is stored failed at once with the reason; the others are leased to the caller
  * while the turn has leases left.
  */
-function newDeliveryOf(turn: IntakeTurn, event: WebhookEvent, plan: SendablePlan, fields: LogFields): NewDelivery {
+function newDeliveryOf(turn: IntakeTurn, event: WebhookEvent, plan: SendablePlan): NewDelivery {
   const { deps } = turn;
   const id = deps.newId();
   const url = checkWebhookUrl(plan.url);
   const rejection = plan.kind === "reject" ? plan.reason : url.ok ? null : url.reason;
-  if (plan.kind === "reject") deps.logger.warn("delivery failed at once: its webhook body is too large to send", { ...fields, reason: plan.reason });
-  else if (!url.ok) deps.logger.warn("delivery failed at once: its webhook URL can never be sent to", { ...fields, reason: url.reason });
   let lease: DeliveryLease | null = null;
   if (rejection === null && turn.leasesLeft > 0) {
     turn.leasesLeft--;

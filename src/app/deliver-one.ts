@@ -10,9 +10,10 @@ import { isW3cTraceId, traceparentOf } from "../domain/trace-context.ts";
 import { checkWebhookUrl } from "../domain/webhook-url.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { ClaimedDelivery, DeliveryStore } from "../ports/delivery-store.ts";
-import type { Logger } from "../ports/logger.ts";
+import type { LogFields, Logger } from "../ports/logger.ts";
 import { type Metrics, noopMetrics } from "../ports/metrics.ts";
 import type { WebhookSender } from "../ports/webhook-sender.ts";
+import { deliveryLogFields } from "../shared/delivery-log-fields.ts";
 import { errorText } from "../shared/error-text.ts";
 import { retryWithBackoff } from "../shared/retry-with-backoff.ts";
 
@@ -47,6 +48,7 @@ export interface DeliveryResult {
 export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery, freeDestination: () => void = () => {}): Promise<DeliveryResult> {
   const startedAt = deps.clock.now();
   const attemptNumber = delivery.attempts + 1;
+  const deliveryFields = deliveryLogFields(delivery, attemptNumber);
   const refusal = refusalOf(delivery);
   const result: SendResult =
     refusal ??
@@ -67,16 +69,11 @@ export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery
     random: deps.random(),
   });
   const attempt = attemptRecord(delivery.id, attemptNumber, startedAt, result, next);
-  const recorded = await recordAttempt(deps, delivery, () =>
+  const recorded = await recordAttempt(deps, delivery, deliveryFields, () =>
     deps.deliveries.completeAttempt({ deliveryId: delivery.id, leaseToken: delivery.leaseToken, attempt, next }),
   );
   const fields = {
-    delivery_id: delivery.id,
-    webhook_id: delivery.webhookId,
-    job_id: delivery.jobId,
-    event: delivery.event,
-    trace_id: delivery.traceId,
-    attempt: attemptNumber,
+    ...deliveryFields,
     status_code: attempt.statusCode,
     error_kind: attempt.errorKind,
     duration_ms: attempt.durationMs,
@@ -85,7 +82,7 @@ export async function deliverOne(deps: DeliverOneDeps, delivery: ClaimedDelivery
     ...(next.kind !== "sent" ? { error: next.error } : {}),
   };
   if (recorded) countAttempt(deps.metrics ?? noopMetrics, delivery, attempt, next, deps.clock.now());
-  if (!recorded) deps.logger.warn("attempt not recorded: the lease was lost to another worker", fields);
+  if (!recorded) deps.logger.warn("attempt not recorded: its lease was given back or lost to another worker", fields);
   else if (next.kind === "failed") deps.logger.warn("delivery failed", fields);
   else deps.logger.info(next.kind === "sent" ? "delivery sent" : "delivery will be retried", fields);
   return { next, recorded };
@@ -103,11 +100,6 @@ function countAttempt(metrics: Metrics, delivery: ClaimedDelivery, attempt: Deli
 const RECORD_RETRY_START_MS = 100;
 const RECORD_RETRY_MAX_MS = 5_000;
 
-/**
- * Writes the attempt, retrying database errors while the lease lasts: the request has been sent,
- * and giving up early would make the delivery due again at lease expiry and send it twice.
- * Throws the last error once the lease has run out.
- */
 /** The attempt's headers: signed for `startedAt`, and a `traceparent` when the event's trace id is a W3C one (any other is only stored and logged). */
 async function headersOf(deps: DeliverOneDeps, delivery: ClaimedDelivery, startedAt: Date): Promise<Record<string, string>> {
   const headers = await signWebhook({
@@ -121,14 +113,19 @@ async function headersOf(deps: DeliverOneDeps, delivery: ClaimedDelivery, starte
   return headers;
 }
 
-function recordAttempt(deps: DeliverOneDeps, delivery: ClaimedDelivery, write: () => Promise<boolean>): Promise<boolean> {
+/**
+ * Writes the attempt, retrying database errors while the lease lasts: the request has been sent,
+ * and giving up early would make the delivery due again at lease expiry and send it twice.
+ * Throws the last error once the lease has run out.
+ */
+function recordAttempt(deps: DeliverOneDeps, delivery: ClaimedDelivery, deliveryFields: LogFields, write: () => Promise<boolean>): Promise<boolean> {
   return retryWithBackoff(write, {
     firstWaitMs: RECORD_RETRY_START_MS,
     maxWaitMs: RECORD_RETRY_MAX_MS,
     onFailure: (error, waitMs) => {
       const remainingMs = delivery.leaseExpiresAt.getTime() - deps.clock.now().getTime();
       if (remainingMs <= waitMs) return false;
-      deps.logger.warn("could not record the attempt; retrying", { delivery_id: delivery.id, error: errorText(error), retry_in_ms: waitMs });
+      deps.logger.warn("could not record the attempt; retrying", { ...deliveryFields, error: errorText(error), retry_in_ms: waitMs });
       return true;
     },
   });

@@ -1,6 +1,7 @@
 import type { Clock } from "../ports/clock.ts";
 import type { ClaimedDelivery, DeliveryStore } from "../ports/delivery-store.ts";
 import type { Logger } from "../ports/logger.ts";
+import { deliveryLogFields } from "../shared/delivery-log-fields.ts";
 import { errorText } from "../shared/error-text.ts";
 import { runClaimLoop } from "./claim-loop.ts";
 import { createDestinationPace, type DestinationPace } from "./destination-pace.ts";
@@ -186,8 +187,9 @@ function start(parts: Parts, delivery: ClaimedDelivery, destination: string): vo
     .then(
       () => undefined,
       (error: unknown) => {
-        // The lease runs out and the delivery is claimed again: nothing is lost.
-        options.logger.error("attempt could not be recorded; it will be retried when its lease expires", { delivery_id: delivery.id, error: errorText(error) });
+        // The lease runs out and the delivery is claimed again: nothing is lost. The attempt is the one that just ended.
+        const fields = { ...deliveryLogFields(delivery, delivery.attempts + 1), error: errorText(error) };
+        options.logger.error("attempt could not be recorded; it will be retried when its lease expires", fields);
       },
     )
     .finally(() => {

@@ -4,22 +4,22 @@ import { createAdminApi } from "../../src/adapters/api/admin-api.ts";
 import { createMemoryDatabase } from "../../src/adapters/memory/memory-database.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
 import { acceptEvents } from "../../src/app/accept-events.ts";
-import { noopLogger } from "../../src/ports/logger.ts";
+import { noopLogger, type Logger } from "../../src/ports/logger.ts";
 import { attemptRecord } from "../support/contract-subject.ts";
-import { bodyLimits, finishedJob } from "../support/app-fixtures.ts";
+import { bodyLimits, capturingLogger, finishedJob } from "../support/app-fixtures.ts";
 import { operatorParts } from "../support/operator-parts.ts";
 
 const TOKEN = "admin-token-for-tests-0123";
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-async function setup() {
+async function setup(logger: Logger = noopLogger) {
   const db = createMemoryDatabase();
-  const app = createAdminApi({ ...operatorParts(db), db, adminToken: TOKEN, clock: systemClock, logger: noopLogger, sources: () => [], onEventAppended: () => {} });
+  const app = createAdminApi({ ...operatorParts(db), db, adminToken: TOKEN, clock: systemClock, logger, sources: () => [], onEventAppended: () => {} });
   const job = finishedJob();
   db.putJob(job);
   await db.transaction((tx) =>
     acceptEvents({ newId: randomUUID, now: systemClock.now, logger: noopLogger, bodyLimits }, tx, [
-      { value: { job_id: job.id, event: "job.succeeded" }, origin: { source: "api" } },
+      { value: { job_id: job.id, event: "job.succeeded", trace_id: "trace-of-the-event" }, origin: { source: "api" } },
     ]),
   );
   const [delivery] = await db.deliveries.listDeliveriesForJob(job.id);
@@ -34,10 +34,23 @@ async function setup() {
     const attemptNumber = claimed!.attempts + 1;
     await db.deliveries.completeAttempt({ deliveryId: claimed!.id, leaseToken: claimed!.leaseToken, attempt: attemptRecord(claimed!.id, { attemptNumber }), next });
   };
-  return { db, app, id: delivery!.id, post, show, attempt };
+  return { db, app, id: delivery!.id, jobId: job.id, post, show, attempt };
 }
 
 describe("admin API, re-driving a delivery", () => {
+  it("logs an operator's retry and cancel with the delivery's job_id, delivery_id, trace_id and the attempts made", async () => {
+    const logger = capturingLogger();
+    const { id, jobId, post, attempt } = await setup(logger);
+    await attempt({ kind: "failed", error: "HTTP 500" });
+    await post(`/v1/deliveries/${id}/retry`);
+    await post(`/v1/deliveries/${id}/cancel`);
+    const named = { job_id: jobId, delivery_id: id, trace_id: "trace-of-the-event", attempt: 1 };
+    expect(logger.lines.map((line) => JSON.parse(line) as unknown)).toEqual([
+      expect.objectContaining({ msg: "operator retry", ...named, result: "redriven" }),
+      expect.objectContaining({ msg: "operator cancel", ...named, result: "cancelled" }),
+    ]);
+  });
+
   it("retries a failed delivery: pending, due now, a fresh attempt budget, and the action shown beside the attempts", async () => {
     const { id, post, show, attempt } = await setup();
     await attempt({ kind: "failed", error: "HTTP 500" });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startSampleReceiver } from "../../scripts/sample-receiver.ts";
 import { createAdminApi } from "../../src/adapters/api/admin-api.ts";
 import { createUndiciSender } from "../../src/adapters/http/undici-sender.ts";
-import { createJsonLogger } from "../../src/adapters/json-logger.ts";
+import { createPinoLogger } from "../../src/adapters/pino-logger.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
 import { nodeCryptoHmacSha256 } from "../../src/adapters/node-crypto-hmac.ts";
 import { parseConfig } from "../../src/app/config.ts";
@@ -37,13 +37,13 @@ describe("database outage", () => {
       clock: systemClock,
       random: Math.random,
       newId: randomUUID,
-      logger: createJsonLogger({ level: "debug", write: (line) => logLines.push(line) }),
+      logger: createPinoLogger({ level: "debug", destination: { write: (line) => logLines.push(line) } }),
     });
     const api = createAdminApi({ ...operatorParts(db),
       db,
       adminToken: null,
       clock: systemClock,
-      logger: createJsonLogger({ level: "error", write: () => {} }),
+      logger: createPinoLogger({ level: "error", destination: { write: () => {} } }),
       sources: () => dispatcher.sources.map((s) => ({ name: s.name, ...s.readiness() })),
       onEventAppended: () => {},
     });

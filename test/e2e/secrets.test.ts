@@ -1,15 +1,21 @@
+import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
+import { startSampleReceiver } from "../../scripts/sample-receiver.ts";
 import { createAdminApi } from "../../src/adapters/api/admin-api.ts";
-import { createJsonLogger } from "../../src/adapters/json-logger.ts";
+import { createPinoLogger } from "../../src/adapters/pino-logger.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
+import { parseJson, startDispatcherProcess } from "../support/dispatcher-process.ts";
 import { deliveriesOf, startHarness, TEST_SECRET, type Harness } from "../support/harness.ts";
+import { createMigratedDatabase } from "../support/postgres.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { operatorParts } from "../support/operator-parts.ts";
 
 let harness: Harness | null = null;
+const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   await harness?.stop();
   harness = null;
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
 const TOKEN = "admin-token-for-secret-tests";
@@ -39,7 +45,7 @@ describe("webhook secrets", () => {
       db: h.db,
       adminToken: TOKEN,
       clock: systemClock,
-      logger: createJsonLogger({ level: "debug", write: (line) => apiLog.push(line) }),
+      logger: createPinoLogger({ level: "debug", destination: { write: (line) => apiLog.push(line) } }),
       sources: () => [],
       onEventAppended: () => {},
     });
@@ -72,5 +78,46 @@ describe("webhook secrets", () => {
     expect(delivery.last_error).toBe("invalid_secret: secret contains whitespace or control characters; nothing was sent");
     expect(delivery.attempts).toBe(1);
     expect(h.receiver.receipts).toHaveLength(0);
+  });
+});
+
+describe.each(["node", "deno"] as const)("webhook secrets, in the log of a dispatcher process on %s", (runtime) => {
+  it("never appear in what it writes, JSON lines from its start-up to its last line at exit", async () => {
+    const plainSecret = "plain-secret-value-43";
+    const { url, sql } = await createMigratedDatabase(cleanups);
+    const receiver = await startSampleReceiver({
+      secretFor: () => TEST_SECRET,
+      reply: (path) => ({ status: path === "/ok" ? 200 : path === "/reject" ? 400 : 500 }),
+    });
+    cleanups.push(() => receiver.close());
+    const jobs = [
+      { path: "/ok", secret: TEST_SECRET },
+      { path: "/reject", secret: plainSecret },
+      { path: "/error", secret: TEST_SECRET },
+      { path: "/ok", secret: "bad secret\twith whitespace" },
+    ].map((job) => ({ ...job, id: randomUUID() }));
+    for (const job of jobs) {
+      await sql`insert into jobs (id, status, finished_at, output_markup, webhook_url, webhook_secret)
+                values (${job.id}, 'succeeded', now(), '<story/>', ${receiver.url + job.path}, ${job.secret})`;
+    }
+    const env = { DATABASE_URL: url, LOG_LEVEL: "debug", POLL_INTERVAL: "100ms", WEBHOOK_MAX_RETRIES: "2", WEBHOOK_RETRY_BASE_DELAY: "100ms", WEBHOOK_RETRY_JITTER: "0" };
+    const dispatcher = await startDispatcherProcess({ env, runtime });
+    cleanups.push(() => dispatcher.stop("SIGKILL"));
+    await sql`insert into webhook_outbox (job_id, event, trace_id) select id, 'job.succeeded', 'trace-' || id from unnest(${jobs.map((job) => job.id)}::uuid[]) as id`;
+    await waitFor("every delivery to be final", async () => {
+      const [row] = await sql<{ n: number }[]>`select count(*)::int as n from webhook_deliveries where status <> 'pending'`;
+      return row?.n === jobs.length;
+    });
+    expect(await dispatcher.stop("SIGTERM")).toBe(0);
+
+    const text = dispatcher.lines.join("\n");
+    for (const secret of [TEST_SECRET, TEST_SECRET.slice("whsec_".length), plainSecret, "bad secret"]) expect(text).not.toContain(secret);
+    // `deno task` names the command it runs (in colour) on stderr before the dispatcher starts.
+    const logged = dispatcher.lines.filter((line) => !line.replace(/\x1b\[[0-9;]*m/g, "").startsWith("Task start ")).map(parseJson);
+    expect(logged.every((line) => line !== null && typeof line.level === "string" && typeof line.time === "string" && typeof line.msg === "string")).toBe(true);
+    expect(logged.at(-1)?.msg).toBe("stopped");
+    const attempts = logged.filter((line) => line?.component === "delivery");
+    expect(attempts.map((line) => line?.outcome).sort()).toEqual(["failed", "failed", "failed", "retry", "sent"]);
+    for (const line of attempts) expect(line).toMatchObject({ job_id: expect.any(String), delivery_id: expect.any(String), trace_id: `trace-${line?.job_id}`, attempt: expect.any(Number) });
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
-import { createJsonLogger } from "../../src/adapters/json-logger.ts";
+import { createPinoLogger } from "../../src/adapters/pino-logger.ts";
 import { createUndiciSender } from "../../src/adapters/http/undici-sender.ts";
 import { connectPostgres } from "../../src/adapters/postgres/connect.ts";
 import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
@@ -65,7 +65,7 @@ export async function startHarness(options: {
     clock: systemClock,
     random: Math.random,
     newId: randomUUID,
-    logger: createJsonLogger({ level: "debug", write: (line) => logLines.push(line) }),
+    logger: createPinoLogger({ level: "debug", destination: { write: (line) => logLines.push(line) } }),
   });
   const controller = new AbortController();
   let running: Promise<void> | null = null;

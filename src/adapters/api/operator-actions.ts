@@ -1,9 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import type { Delivery } from "../../domain/delivery.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type { Database } from "../../ports/database.ts";
+import type { LogFields, Logger } from "../../ports/logger.ts";
 import type { Metrics } from "../../ports/metrics.ts";
-import type { Logger } from "../../ports/logger.ts";
+import { deliveryLogFields } from "../../shared/delivery-log-fields.ts";
 import { deliveryJson } from "./delivery-json.ts";
 import { readJsonBody } from "./openapi-route.ts";
 import { problem } from "./problem.ts";
@@ -45,7 +47,7 @@ export async function retryDelivery(c: Context, id: string, deps: OperatorDeps):
     }
     return redriven;
   });
-  deps.logger.info("operator retry", { delivery_id: id.toLowerCase(), resend, result: result.outcome });
+  deps.logger.info("operator retry", { ...actionLogFields(id, result.delivery), resend, result: result.outcome });
   if (result.outcome === "not_found") return problem(c, 404, "not_found", `no delivery with id ${JSON.stringify(id)}`);
   if (result.outcome !== "redriven") return problem(c, 409, result.outcome, REFUSALS[result.outcome]);
   return c.json({ result: result.outcome, delivery: deliveryJson(result.delivery!) });
@@ -61,9 +63,14 @@ export async function cancelDelivery(c: Context, id: string, deps: OperatorDeps)
     }
     return cancelled;
   });
-  deps.logger.info("operator cancel", { delivery_id: id.toLowerCase(), result: result.outcome });
+  deps.logger.info("operator cancel", { ...actionLogFields(id, result.delivery), result: result.outcome });
   if (result.outcome === "cancelled") deps.metrics?.deliveryEnded({ outcome: "failed", reason: "cancelled" });
   if (result.outcome === "not_found") return problem(c, 404, "not_found", `no delivery with id ${JSON.stringify(id)}`);
   if (result.outcome === "not_pending") return problem(c, 409, "not_pending", REFUSALS.not_pending);
   return c.json({ result: result.outcome, delivery: deliveryJson(result.delivery!) });
+}
+
+/** The delivery an action was on; only its id when the action was refused, since a refusal reads no row. */
+function actionLogFields(id: string, delivery: Delivery | null): LogFields {
+  return delivery === null ? { delivery_id: id.toLowerCase() } : deliveryLogFields(delivery, delivery.attempts);
 }
