@@ -153,6 +153,8 @@ export function renderMarkdown(results: Results): string {
     `Postgres backends ${num(m("postgresCpuUsPerDelivery"))} µs, receiver ${num(m("receiverCpuUsPerRequest"))} µs CPU/delivery`;
   lines.push(throughputRow(s, "s1a", "S1(a) outbox backlog → sent", { key: "s0", label: "S0" }, drainNotes));
   lines.push(throughputRow(s, "s1b", "S1(b) Kafka backlog (4 partitions) → sent", { key: "s0", label: "S0" }, drainNotes));
+  lines.push(throughputRow(s, "s1e", "S1(e) outbox backlog on the embedded PGlite (no DATABASE_URL)", { key: "s1a", label: "S1(a)" }, (m) =>
+    `${num(m("events"))} events, ${num((m("drainMs") ?? 0) / 1000, 1)} s from ready to the last receipt; first→last receipt ${num(m("steadyEventsPerSecond"))}/s; CPU includes PGlite's`));
   lines.push(throughputRow(s, "s3", "S3 healthy 80%, hang+500 on another origin (limit 16)", { key: "s1b", label: "S1(b)" }, drainNotes));
   lines.push(throughputRow(s, "s1b16", "S1(b) at limit 16, no faults (control for S3)", { key: "s1b", label: "S1(b)" }, drainNotes));
   lines.push(throughputRow(s, "s3same", "S3 healthy 80%, hang+500 on the same origin (limit 64)", { key: "s1b", label: "S1(b)" }, (m) => `healthy sent in a ${num((m("windowMs") ?? 0) / 1000)} s window: ${num(m("healthySent"))}`));
