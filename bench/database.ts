@@ -107,6 +107,13 @@ export async function backendCpuMicros(sql: postgres.Sql): Promise<Map<number, n
   return out;
 }
 
+/** CPU the backends used between two backendCpuMicros snapshots, µs; one that connected meanwhile counts from 0. */
+export function backendCpuGrowth(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
+  let micros = 0;
+  for (const [pid, now] of after) micros += now - (before.get(pid) ?? 0);
+  return micros;
+}
+
 /** Polls the number of deliveries in `status` every `everyMs` until it reaches `count`. */
 export async function waitForStatusCount(
   sql: postgres.Sql,

@@ -7,24 +7,37 @@
  *   BENCH_ONLY=s0,s1a npm run bench                   # some scenarios only
  *
  * Env: BENCH_EVENTS (100000), BENCH_RUNS (3), BENCH_ONLY (all of s0,s1a,s1b,s1e,s2,s3,s1b16,s3same,s4,
- * s4b,s4b160,s5,s6,s7,b1default,b1batched), BENCH_PENDING_ROWS (1000000, S4 and S5), BENCH_KAFKA_BACKLOG
+ * s4b,s4b160,s5,s6,s7,b1default,b1default64,b1batched,b2,b2aof), BENCH_PENDING_ROWS (1000000, S4 and S5), BENCH_KAFKA_BACKLOG
  * (200000, S4(b)'s larger backlog), BENCH_HEAP_CAP_BACKLOG (150000, s4b160), BENCH_CLAIMS (30, S5), BENCH_LIST_ROWS (1000000, S6), BENCH_LIST_QUERIES (200 per
  * query shape, S6), BENCH_API_EVENTS (20000, S7), BENCH_EMBEDDED_EVENTS (20000, S1(e) on the embedded PGlite),
  * BENCH_S1_MAX_PER_DESTINATION (64, S1 and S2), BENCH_LOG_LEVEL (warn; the dispatcher's LOG_LEVEL), DATABASE_URL or TEST_POSTGRES_URL (the server to
  * create databases on; postgres://postgres@127.0.0.1:5432/postgres), KAFKA_BROKERS (127.0.0.1:9092;
- * unset, scripts/kafka.sh start runs first). Each run of each scenario has a deadline; a scenario
- * that fails is recorded as failed and the others still run (exit code 1).
+ * unset, scripts/kafka.sh start runs first), BENCH_REDIS (127.0.0.1:6379, B2's Redis on this
+ * machine; B2 writes only keys under a prefix of its own, deletes them after each run, and puts
+ * back the AOF settings b2aof changes).
+ *
+ * The baselines: b1default is graphile-worker at its default concurrency 1 (a row, not a target);
+ * b1default64 and b1batched are graphile-worker at concurrency 64 (bench/graphile/settings.ts);
+ * b2 and b2aof are BullMQ at concurrency 64 on Redis as it runs, and with AOF everysec
+ * (bench/bullmq/settings.ts).
+ *
+ * Each run of each scenario has a deadline; a scenario that fails is recorded as failed and the
+ * others still run (exit code 1).
  */
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
+import { bullmqSettingsLabel } from "./bullmq/settings.ts";
 import { benchLogLevel } from "./dispatcher-process.ts";
 import type { BenchContext } from "./drain.ts";
+import { GRAPHILE_SETTINGS_LABEL } from "./graphile/settings.ts";
 import { newSecret } from "./payload.ts";
 import { startReceiver } from "./receiver-client.ts";
 import { renderMarkdown, targetsOf, type Outcome, type Results } from "./report.ts";
 import { runBaseline } from "./scenarios/b1-baseline.ts";
+import { runBullmqBaseline } from "./scenarios/b2-bullmq.ts";
 import { runLimit } from "./scenarios/s0-limit.ts";
 import { runOutboxDrain, runKafkaDrain, SINGLE_RECEIVER_ENV } from "./scenarios/s1-throughput.ts";
 import { runEmbeddedDrain } from "./scenarios/s1e-embedded.ts";
@@ -79,6 +92,26 @@ async function scenario<T extends object>(key: string, body: () => Promise<T[]>)
   await save();
 }
 
+/** The installed versions of the baselines' libraries, so each result names what it measured. */
+function installedVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "?";
+  }
+}
+const baselineVersions = { "graphile-worker": installedVersion("graphile-worker"), bullmq: installedVersion("bullmq"), ioredis: installedVersion("ioredis") };
+const graphileWorker = `graphile-worker ${baselineVersions["graphile-worker"]}`;
+const bullmq = `BullMQ ${baselineVersions.bullmq} (ioredis ${baselineVersions.ioredis}), ${bullmqSettingsLabel()}`;
+/** Each baseline's library, version and settings, printed next to its numbers. */
+const baselineSettings = {
+  b1default: `${graphileWorker}, ${GRAPHILE_SETTINGS_LABEL.default}`,
+  b1default64: `${graphileWorker}, ${GRAPHILE_SETTINGS_LABEL.default64}`,
+  b1batched: `${graphileWorker}, ${GRAPHILE_SETTINGS_LABEL.batched}`,
+  b2: bullmq,
+  b2aof: bullmq,
+};
+
 const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
 const directory = new URL("./results/", import.meta.url);
 
@@ -95,6 +128,8 @@ async function save(): Promise<string> {
       logLevel: benchLogLevel(),
       postgres: adminUrl.replace(/\/\/[^@]*@/, "//"),
       kafka: brokers.join(","),
+      versions: baselineVersions,
+      baselines: baselineSettings,
     },
     scenarios,
     targets: targetsOf(scenarios),
@@ -122,7 +157,10 @@ await scenario("s5", () => runClaimCost(ctx));
 await scenario("s6", () => runListQueries(ctx));
 await scenario("s7", () => runApiIntake(ctx));
 await scenario("b1default", () => runBaseline(ctx, "default"));
+await scenario("b1default64", () => runBaseline(ctx, "default64"));
 await scenario("b1batched", () => runBaseline(ctx, "batched"));
+await scenario("b2", () => runBullmqBaseline(ctx, "as-running"));
+await scenario("b2aof", () => runBullmqBaseline(ctx, "aof-everysec"));
 await receiver.close();
 
 const markdown = await save();

@@ -1,9 +1,9 @@
 /**
  * Manual check of baseline B1 (not part of `npm run bench`): a scratch database with this
  * project's migrations and N finished jobs, a local receiver that verifies both signatures of
- * every request, then runGraphileBaseline with both settings.
+ * every request, then runGraphileBaseline with each setting.
  *
- *   npx tsx bench/graphile/try-baseline.ts [events=5000] [default|batched ...]
+ *   npx tsx bench/graphile/try-baseline.ts [events=5000] [default|default64|batched ...]
  *
  * Needs PostgreSQL where TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  * may create databases; the scratch database is dropped at the end.
@@ -15,9 +15,10 @@ import postgres from "postgres";
 import { createSignatureVerifier } from "../../scripts/verify-signatures.ts";
 import { applyMigrations } from "../../src/adapters/postgres/migrate.ts";
 import { runGraphileBaseline } from "../scenarios/b1-graphile-worker.ts";
+import type { GraphileSettings } from "./settings.ts";
 
 const events = Number(process.argv[2] ?? 5_000);
-const modes = process.argv.length > 3 ? (process.argv.slice(3) as ("default" | "batched")[]) : (["default", "batched"] as const);
+const modes = process.argv.length > 3 ? (process.argv.slice(3) as GraphileSettings[]) : (["default", "default64", "batched"] as const);
 const adminUrl = process.env["TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const secret = `whsec_${randomBytes(24).toString("base64")}`;
 const dbName = `b1_try_${process.pid}_${Date.now()}`;
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
       const result = await runGraphileBaseline({ databaseUrl, receiverUrl, secret, events, settings });
       const [attempts] = await sql<{ n: number }[]>`select count(*)::int as n from bench_attempts`;
       console.log(
-        `${settings.padEnd(8)} drain ${result.drainMs.toFixed(0)} ms, ${result.eventsPerSecond.toFixed(0)} events/s, ` +
+        `${settings.padEnd(9)} drain ${result.drainMs.toFixed(0)} ms, ${result.eventsPerSecond.toFixed(0)} events/s, ` +
           `${result.cpuUsPerDelivery.toFixed(0)} µs CPU/delivery, peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(1)} MiB; ` +
           `receiver: ${received.ok - before} verified (${received.ids.size} distinct webhook-ids), ` +
           `${received.badSignature} rejected; bench_attempts total ${attempts?.n}`,

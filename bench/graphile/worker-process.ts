@@ -2,17 +2,14 @@
  * The child process of baseline B1: one graphile-worker runner and nothing else, so that the
  * parent can read this process's CPU time and peak RSS from /proc without counting its own work.
  *
- * Protocol over the IPC channel (see b1-graphile-worker.ts):
- *   argv[2] = JSON WorkerProcessConfig
- *   child → parent {type:"ready"}      modules loaded, agent built; graphile not started yet
- *   parent → child "start"              run() is called now (the parent starts its clock first)
- *   child → parent {type:"succeeded"}  job:success has fired `events` times
- *   child → parent {type:"failed", count, message}  (each job:failed, for the report)
- *   parent → child "stop"               graceful runner.stop(), then exit 0
+ * The IPC protocol is ../worker-child.ts's: argv[2] is a JSON WorkerProcessConfig; "start" calls
+ * graphile's run(); "succeeded" is sent once job:success has fired `events` times, "failed" on
+ * each job:failed; "stop" is a graceful runner.stop(), then exit 0.
  */
 import { EventEmitter } from "node:events";
 import { run, type Runner, type WorkerEvents } from "graphile-worker";
-import { makeAgent, makeDeliverTask } from "./deliver-task.ts";
+import { makeAgent } from "../deliver-job.ts";
+import { makeDeliverTask } from "./deliver-task.ts";
 import { type GraphileSettings, TASK_IDENTIFIER, workerPreset } from "./settings.ts";
 
 export interface WorkerProcessConfig {

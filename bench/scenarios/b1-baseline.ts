@@ -13,18 +13,19 @@ export interface BaselineResult {
   readonly drainMs: number;
   readonly eventsPerSecond: number;
   readonly cpuUsPerDelivery: number;
+  readonly postgresCpuUsPerDelivery: number;
   readonly peakRssBytes: number;
   /** Checked here at the receiver: every job arrived, every signature verified. */
   readonly jobsReceived: number;
   readonly signatureFailures: number;
 }
 
-/** The baseline's runs with one of graphile-worker's two settings. */
+/** The baseline's runs with one of graphile-worker's settings. */
 export async function runBaseline(ctx: BenchContext, settings: GraphileSettings): Promise<BaselineResult[]> {
   // graphile-worker is expected to be several times slower than the dispatcher: a wider bound.
   return repeat(ctx, `B1 graphile-worker (${settings})`, drainDeadlineMs(ctx.events) * 4, async (scope, kind) => {
     const events = kind === "warm-up" ? warmUpEvents(ctx.events) : ctx.events;
-    const database = await createDatabase(ctx.adminUrl, `b1${settings[0]}`, scope);
+    const database = await createDatabase(ctx.adminUrl, `b1_${settings}`, scope);
     await insertJobs(database.sql, { count: events, secret: ctx.secret, urlOf: () => `${ctx.receiver.url}/ok` });
     await database.sql`checkpoint`;
     await ctx.receiver.reset();
@@ -36,6 +37,7 @@ export async function runBaseline(ctx: BenchContext, settings: GraphileSettings)
       drainMs: result.drainMs,
       eventsPerSecond: result.eventsPerSecond,
       cpuUsPerDelivery: result.cpuUsPerDelivery,
+      postgresCpuUsPerDelivery: result.postgresCpuUsPerDelivery,
       peakRssBytes: result.peakRssBytes,
       jobsReceived,
       signatureFailures: stats.signatureFailures,
