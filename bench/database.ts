@@ -89,13 +89,14 @@ export async function insertPendingDeliveries(
 }
 
 /**
- * CPU so far (µs) of every Postgres backend connected to this database except the caller's own,
- * by pid: the server-side work done for the dispatcher. Read from /proc, so it needs the server
- * on this machine; an unreadable backend counts 0.
+ * CPU so far (µs) of every Postgres backend connected to this database except the caller's own
+ * and those of `exceptApplication` (a producer's), by pid: the server-side work done for the
+ * dispatcher. Read from /proc, so it needs the server on this machine; an unreadable backend counts 0.
  */
-export async function backendCpuMicros(sql: postgres.Sql): Promise<Map<number, number>> {
+export async function backendCpuMicros(sql: postgres.Sql, exceptApplication = ""): Promise<Map<number, number>> {
   const rows = await sql<{ pid: number }[]>`
-    select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+    select pid from pg_stat_activity
+    where datname = current_database() and pid <> pg_backend_pid() and application_name <> ${exceptApplication}`;
   const out = new Map<number, number>();
   for (const { pid } of rows) {
     try {

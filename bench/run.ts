@@ -6,7 +6,7 @@
  *   BENCH_EVENTS=20000 BENCH_RUNS=1 npm run bench     # a quick run
  *   BENCH_ONLY=s0,s1a npm run bench                   # some scenarios only
  *
- * Env: BENCH_EVENTS (100000), BENCH_RUNS (3), BENCH_ONLY (all of s0,s1a,s1b,s1e,s2,s3,s1b16,s3same,s4,
+ * Env: BENCH_EVENTS (100000), BENCH_RUNS (3), BENCH_ONLY (all of s0,s1a,s1b,s1e,s2,s2a,s3,s1b16,s3same,s4,
  * s4b,s4b160,s5,s6,s7,b1default,b1default64,b1batched,b2,b2aof), BENCH_PENDING_ROWS (1000000, S4 and S5), BENCH_KAFKA_BACKLOG
  * (200000, S4(b)'s larger backlog), BENCH_HEAP_CAP_BACKLOG (150000, s4b160), BENCH_CLAIMS (30, S5), BENCH_LIST_ROWS (1000000, S6), BENCH_LIST_QUERIES (200 per
  * query shape, S6), BENCH_API_EVENTS (20000, S7), BENCH_EMBEDDED_EVENTS (20000, S1(e) on the embedded PGlite),
@@ -42,6 +42,7 @@ import { runLimit } from "./scenarios/s0-limit.ts";
 import { runOutboxDrain, runKafkaDrain, SINGLE_RECEIVER_ENV } from "./scenarios/s1-throughput.ts";
 import { runEmbeddedDrain } from "./scenarios/s1e-embedded.ts";
 import { runLatency } from "./scenarios/s2-latency.ts";
+import { runOutboxLatency } from "./scenarios/s2a-outbox-latency.ts";
 import { runIsolationOtherOrigin, runIsolationSameOrigin } from "./scenarios/s3-isolation.ts";
 import { runMemory } from "./scenarios/s4-memory.ts";
 import { runKafkaBacklogHeapCap, runKafkaBacklogMemory } from "./scenarios/s4b-kafka-backlog.ts";
@@ -147,6 +148,7 @@ await scenario("s1b", () => runKafkaDrain(ctx));
 await scenario("s1e", () => runEmbeddedDrain(ctx));
 const s1b = scenarios.s1b;
 await scenario("s2", () => runLatency(ctx, s1b && "median" in s1b ? (s1b.median.eventsPerSecond ?? null) : null));
+await scenario("s2a", () => runOutboxLatency(ctx));
 await scenario("s3", () => runIsolationOtherOrigin(ctx));
 await scenario("s1b16", () => runKafkaDrain(ctx, 16));
 await scenario("s3same", () => runIsolationSameOrigin(ctx));

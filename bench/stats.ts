@@ -28,3 +28,15 @@ export function round(value: number, digits = 0): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
 }
+
+/**
+ * Receipt minus `from[i]` of each of `ids`, ms. Throws when any never arrived, saying how many
+ * and which: an event left out of the percentiles would make a stall look like good latency.
+ */
+export function receiptLatencies(what: string, ids: readonly string[], from: readonly number[], receipts: ReadonlyMap<string, number>): number[] {
+  const missing = ids.filter((id) => !receipts.has(id));
+  if (missing.length > 0) {
+    throw new Error(`${what}: ${missing.length} of ${ids.length} events missing at the receiver (job ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""})`);
+  }
+  return ids.map((id, i) => receipts.get(id)! - from[i]!);
+}

@@ -1,9 +1,10 @@
 /**
  * S2, latency: events produced to Kafka open-loop — on a fixed schedule, whatever the dispatcher
  * does — at 200/s, 1,000/s and half the S1(b) rate, ~10 s each, one after the other on one
- * dispatcher. Latency is receipt time at the receiver minus the moment the producer was handed
- * the event. The producer never waits for the dispatcher, but on 2 shared cores it can itself
- * run late: how late (send call minus schedule) is reported beside, as "producer lag".
+ * dispatcher. Latency is receipt time at the receiver minus the event's scheduled time. The
+ * producer never waits for the dispatcher, but on 2 shared cores it can itself run late; that
+ * lateness is part of the latency, and reported beside it as "producer lag" (send call minus
+ * schedule). An event that has not arrived 30 s after its rate's last send fails the run.
  */
 import { randomUUID } from "node:crypto";
 import { createDatabase, insertJobs } from "../database.ts";
@@ -11,13 +12,15 @@ import { dispatcherEnv, startDispatcher } from "../dispatcher-process.ts";
 import { repeat, type BenchContext } from "../drain.ts";
 import { createTopic, eventMessage, kafkaClient, produceEvents, type BenchTopic } from "../kafka-topics.ts";
 import { sleep, type Scope } from "../scope.ts";
-import { percentile, round } from "../stats.ts";
+import { percentile, receiptLatencies, round } from "../stats.ts";
 import { SINGLE_RECEIVER_ENV } from "./s1-throughput.ts";
 
 // Events due within one tick leave together; a shorter tick costs the benchmark's own CPU.
 const TICK_MS = 2;
 /** Events sent before measuring, so the consumer group has joined and code paths are warm. */
 const PRIMING_EVENTS = 200;
+/** How long after a rate's last send its events may still arrive before the run fails, ms. */
+const ARRIVAL_GRACE_MS = 30_000;
 
 export interface RateResult {
   readonly label: string;
@@ -27,7 +30,7 @@ export interface RateResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
-  /** How late the benchmark itself sent (p99 of send time minus schedule), ms: included in the latencies. */
+  /** How late the benchmark itself sent (p99 of send call minus schedule), ms: included in the latencies. */
   readonly producerLagP99Ms: number;
 }
 
@@ -83,11 +86,11 @@ async function measureRates(
     const count = Math.ceil((ratePerSecond * durationMs) / 1000);
     const ids = jobIds.slice(next, next + count);
     next += count;
-    const { sentAt, lags } = await produceOpenLoop(topic, ids, ratePerSecond, scope.signal);
-    // Let this rate's events arrive before the next rate starts; stragglers count as late, not lost.
-    await ctx.receiver.waitFor("/ok", next, 30_000, scope.signal).catch(() => {});
+    const { scheduledAt, lags } = await produceOpenLoop(topic, ids, ratePerSecond, scope.signal);
+    // This rate's events all arrive before the next rate starts, or the run fails (summarize says which).
+    await ctx.receiver.waitFor("/ok", next, ARRIVAL_GRACE_MS, scope.signal).catch(() => scope.signal.throwIfAborted());
     const receipts = await ctx.receiver.receipts("/ok");
-    results.push(summarize(label, ratePerSecond, ids, sentAt, lags, receipts));
+    results.push(summarize(label, ratePerSecond, ids, scheduledAt, lags, receipts));
   }
   const delivered = next - PRIMING_EVENTS;
   const result = { rates: results, kafkaAlone, cpuUsPerDelivery: round((dispatcher.cpuMicros() - cpuBefore) / delivered, 1), peakRssBytes: dispatcher.peakRssBytes() };
@@ -99,11 +102,11 @@ function summarize(
   label: string,
   ratePerSecond: number,
   ids: readonly string[],
-  sentAt: readonly number[],
+  scheduledAt: readonly number[],
   lags: readonly number[],
   receipts: ReadonlyMap<string, number>,
 ): RateResult {
-  const latencies = ids.map((id, i) => (receipts.get(id) ?? Number.NaN) - sentAt[i]!).filter((ms) => !Number.isNaN(ms));
+  const latencies = receiptLatencies(`S2 ${label}, ${ARRIVAL_GRACE_MS / 1000} s after the last send`, ids, scheduledAt, receipts);
   return {
     label,
     ratePerSecond,
@@ -139,41 +142,39 @@ async function measureKafkaAlone(ctx: BenchContext, scope: Scope, durationMs: nu
   while (!priming.every((id) => receipts.has(id))) await sleep(20, scope.signal);
   const ratePerSecond = 1000;
   const ids = Array.from({ length: Math.ceil((ratePerSecond * durationMs) / 1000) }, () => randomUUID());
-  const { sentAt, lags } = await produceOpenLoop(topic, ids, ratePerSecond, scope.signal);
-  const deadline = Date.now() + 10_000;
+  const { scheduledAt, lags } = await produceOpenLoop(topic, ids, ratePerSecond, scope.signal);
+  const deadline = Date.now() + ARRIVAL_GRACE_MS;
   while (!ids.every((id) => receipts.has(id)) && Date.now() < deadline) await sleep(50, scope.signal);
-  return summarize("Kafka alone, 1000/s", ratePerSecond, ids, sentAt, lags, receipts);
+  return summarize("Kafka alone, 1000/s", ratePerSecond, ids, scheduledAt, lags, receipts);
 }
 
 /**
  * Sends event k at `start + k / rate` (epoch ms): every tick sends what is due as one request,
- * without waiting for earlier requests' acknowledgements. Returns when each event was handed to
- * the producer (epoch ms), and per request how late that was (from the oldest event's schedule).
+ * without waiting for earlier requests' acknowledgements. Returns each event's scheduled time
+ * (epoch ms), and per request how late it was sent (from the oldest event's schedule).
  */
 async function produceOpenLoop(
   topic: BenchTopic,
   ids: readonly string[],
   ratePerSecond: number,
   signal: AbortSignal,
-): Promise<{ sentAt: number[]; lags: number[] }> {
+): Promise<{ scheduledAt: number[]; lags: number[] }> {
   const start = performance.timeOrigin + performance.now() + 20;
-  const scheduled = ids.map((_, k) => start + (k * 1000) / ratePerSecond);
+  const scheduledAt = ids.map((_, k) => start + (k * 1000) / ratePerSecond);
   const inFlight: Promise<unknown>[] = [];
   const lags: number[] = [];
-  const sentAt: number[] = [];
   let sent = 0;
   while (sent < ids.length) {
     const now = performance.timeOrigin + performance.now();
     let due = sent;
-    while (due < ids.length && scheduled[due]! <= now) due++;
+    while (due < ids.length && scheduledAt[due]! <= now) due++;
     if (due > sent) {
-      lags.push(now - scheduled[sent]!);
-      for (let k = sent; k < due; k++) sentAt.push(now);
+      lags.push(now - scheduledAt[sent]!);
       inFlight.push(topic.producer.send({ topic: topic.topic, acks: -1, messages: ids.slice(sent, due).map(eventMessage) }));
       sent = due;
     }
     await sleep(TICK_MS, signal);
   }
   await Promise.all(inFlight);
-  return { sentAt, lags };
+  return { scheduledAt, lags };
 }
