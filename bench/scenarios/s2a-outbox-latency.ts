@@ -16,6 +16,7 @@ import { repeat, type BenchContext } from "../drain.ts";
 import { PRODUCER_APPLICATION_NAME, startOutboxProducer, type OutboxProducer, type ProducedEvents } from "../outbox-producer-client.ts";
 import type { Scope } from "../scope.ts";
 import { percentile, receiptLatencies, round } from "../stats.ts";
+import type { RateResult } from "./s2-latency.ts";
 
 /** Events committed before measuring, so the listener, the pools and the code paths are warm. */
 const PRIMING_EVENTS = 200;
@@ -28,20 +29,11 @@ const ARRIVAL_GRACE_MS = 30_000;
 /** From handing the producer its events to the first one due, ms: the IPC hop and its first timer. */
 const START_DELAY_MS = 50;
 
-export interface OutboxRateResult {
-  readonly label: string;
-  readonly ratePerSecond: number;
-  readonly produced: number;
-  readonly received: number;
-  /** Receipt minus the event's scheduled time, ms. */
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly maxMs: number;
+/** S2's per-rate result (latency from the scheduled time; producer lag is COMMIT returned minus schedule), plus: */
+export interface OutboxRateResult extends RateResult {
   /** Receipt minus when the producer's COMMIT returned, ms. */
   readonly commitToReceiptP50Ms: number;
   readonly commitToReceiptP99Ms: number;
-  /** COMMIT returned minus scheduled time, p99, ms: included in the latencies above. */
-  readonly producerLagP99Ms: number;
   /** Dispatcher CPU from this rate's first event to its last delivery `sent`, per delivery, µs. */
   readonly cpuUsPerDelivery: number;
   /** CPU of the dispatcher's Postgres backends over the same window, per delivery, µs. */
