@@ -87,10 +87,10 @@ async function measureRates(
     const ids = jobIds.slice(next, next + count);
     next += count;
     const { scheduledAt, lags } = await produceOpenLoop(topic, ids, ratePerSecond, scope.signal);
-    // This rate's events all arrive before the next rate starts, or the run fails (summarize says which).
+    // This rate's events all arrive before the next rate starts, or the run fails (summarizeRate says which).
     await ctx.receiver.waitFor("/ok", next, ARRIVAL_GRACE_MS, scope.signal).catch(() => scope.signal.throwIfAborted());
     const receipts = await ctx.receiver.receipts("/ok");
-    results.push(summarize(label, ratePerSecond, ids, scheduledAt, lags, receipts));
+    results.push(summarizeRate(`S2 ${label}, ${ARRIVAL_GRACE_MS / 1000} s after the last send`, label, ratePerSecond, ids, scheduledAt, lags, receipts));
   }
   const delivered = next - PRIMING_EVENTS;
   const result = { rates: results, kafkaAlone, cpuUsPerDelivery: round((dispatcher.cpuMicros() - cpuBefore) / delivered, 1), peakRssBytes: dispatcher.peakRssBytes() };
@@ -98,7 +98,9 @@ async function measureRates(
   return result;
 }
 
-function summarize(
+/** One rate's latencies from each event's scheduled time; `what` names the run in the error an event that never arrived raises. */
+export function summarizeRate(
+  what: string,
   label: string,
   ratePerSecond: number,
   ids: readonly string[],
@@ -106,7 +108,7 @@ function summarize(
   lags: readonly number[],
   receipts: ReadonlyMap<string, number>,
 ): RateResult {
-  const latencies = receiptLatencies(`S2 ${label}, ${ARRIVAL_GRACE_MS / 1000} s after the last send`, ids, scheduledAt, receipts);
+  const latencies = receiptLatencies(what, ids, scheduledAt, receipts);
   return {
     label,
     ratePerSecond,
@@ -145,7 +147,7 @@ async function measureKafkaAlone(ctx: BenchContext, scope: Scope, durationMs: nu
   const { scheduledAt, lags } = await produceOpenLoop(topic, ids, ratePerSecond, scope.signal);
   const deadline = Date.now() + ARRIVAL_GRACE_MS;
   while (!ids.every((id) => receipts.has(id)) && Date.now() < deadline) await sleep(50, scope.signal);
-  return summarize("Kafka alone, 1000/s", ratePerSecond, ids, scheduledAt, lags, receipts);
+  return summarizeRate(`S2 Kafka alone, ${ARRIVAL_GRACE_MS / 1000} s after the last send`, "Kafka alone, 1000/s", ratePerSecond, ids, scheduledAt, lags, receipts);
 }
 
 /**

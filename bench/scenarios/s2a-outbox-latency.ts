@@ -16,7 +16,7 @@ import { repeat, type BenchContext } from "../drain.ts";
 import { PRODUCER_APPLICATION_NAME, startOutboxProducer, type OutboxProducer, type ProducedEvents } from "../outbox-producer-client.ts";
 import type { Scope } from "../scope.ts";
 import { percentile, receiptLatencies, round } from "../stats.ts";
-import type { RateResult } from "./s2-latency.ts";
+import { summarizeRate, type RateResult } from "./s2-latency.ts";
 
 /** Events committed before measuring, so the listener, the pools and the code paths are warm. */
 const PRIMING_EVENTS = 200;
@@ -108,17 +108,10 @@ async function measureRate(run: Run, label: string, ratePerSecond: number, ids: 
   for (const [pid, micros] of await backendCpuMicros(sql, PRODUCER_APPLICATION_NAME)) postgresMicros += micros - (backendsBefore.get(pid) ?? 0);
 
   const receipts = await run.ctx.receiver.receipts("/ok");
-  const latencies = receiptLatencies(`S2(a) ${label}`, ids, produced.scheduledAt, receipts);
   const fromCommit = receiptLatencies(`S2(a) ${label}`, ids, produced.committedAt, receipts);
   const lags = produced.committedAt.map((at, k) => at - produced.scheduledAt[k]!);
   return {
-    label,
-    ratePerSecond,
-    produced: ids.length,
-    received: latencies.length,
-    p50Ms: round(percentile(latencies, 0.5), 2),
-    p99Ms: round(percentile(latencies, 0.99), 2),
-    maxMs: round(Math.max(...latencies), 2),
+    ...summarizeRate(`S2(a) ${label}`, label, ratePerSecond, ids, produced.scheduledAt, lags, receipts),
     commitToReceiptP50Ms: round(percentile(fromCommit, 0.5), 2),
     commitToReceiptP99Ms: round(percentile(fromCommit, 0.99), 2),
     producerLagP99Ms: round(percentile(lags, 0.99), 2),
