@@ -2,8 +2,7 @@
  * S2(a), outbox streaming latency: another process (bench/outbox-producer.ts) commits outbox
  * rows open-loop — on a fixed schedule, whatever the dispatcher does — at 200/s and 1,000/s,
  * ~10 s each, one after the other on one dispatcher that reads only the outbox, at the default
- * POLL_INTERVAL: what is measured is the wake on commit (migration 008's notification), not
- * the poll. The jobs' webhooks spread over the receiver's eight origins. Latency is receipt
+ * POLL_INTERVAL, so rows are found by the poll. The jobs' webhooks spread over the receiver's eight origins. Latency is receipt
  * time at the receiver minus the event's scheduled time, so the producer's own lateness (it
  * shares 2 cores with everything else) is included; commit → receipt and the producer's lag
  * (COMMIT returned minus schedule) are reported beside it. An event that has not arrived 30 s

@@ -18,8 +18,6 @@ export interface ConnectionTuning {
   readonly max?: number;
   /** Named prepared statements; off when the server session outlives client connections. */
   readonly prepare?: boolean;
-  /** A dedicated connection that LISTENs for outbox rows (`listenForOutbox`); off when the server serves one connection. */
-  readonly listen?: boolean;
 }
 
 export interface ConnectPostgresOptions extends ConnectionTuning {
@@ -85,24 +83,11 @@ export function connectPostgres(options: ConnectPostgresOptions): PostgresDataba
       return result as Awaited<ReturnType<typeof work>>;
     },
     ping: () => pingWithin(sql, pingTimeoutMs),
-    ...(options.listen === false ? {} : { listenForOutbox: (onAppended: () => void) => listenForOutbox(sql, onAppended) }),
     close: () => {
       closing ??= sql.end({ timeout: CLOSE_TIMEOUT_SECONDS });
       return closing;
     },
   };
-}
-
-/** The channel migration 008's trigger notifies. */
-const OUTBOX_CHANNEL = "webhook_outbox";
-
-/**
- * LISTEN on postgres.js's dedicated connection, which it re-establishes with a growing wait when
- * it drops; `onlisten` runs on every (re)connect, so the caller looks for what was missed.
- */
-async function listenForOutbox(sql: postgres.Sql, onAppended: () => void): Promise<{ stop(): Promise<void> }> {
-  const listening = await sql.listen(OUTBOX_CHANNEL, () => onAppended(), onAppended);
-  return { stop: () => listening.unlisten() };
 }
 
 async function pingWithin(sql: postgres.Sql, timeoutMs: number): Promise<void> {
