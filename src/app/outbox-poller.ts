@@ -1,3 +1,4 @@
+import type { ListenForOutbox } from "../ports/database.ts";
 import type { EventSource, IncomingEvent, SourceReadiness } from "../ports/event-source.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { OutboxEntry, OutboxJobLimits } from "../ports/outbox.ts";
@@ -17,8 +18,13 @@ export interface OutboxPollerOptions {
   readonly now: () => Date;
   readonly logger: Logger;
   readonly batchSize: number;
-  /** Longest sleep between looks at the outbox, ms; producers in other processes are found within it. */
+  /**
+   * Longest sleep between looks at the outbox, ms. Rows of producers in other processes are found
+   * within it, or at once when `listen` is given and its connection is up.
+   */
   readonly pollIntervalMs: number;
+  /** Wakes the poller when rows are committed, so that it need not wait for the next look. */
+  readonly listen?: ListenForOutbox;
   /** How much of the rows' carried jobs one batch reads; without it, all of them. */
   readonly jobLimits?: OutboxJobLimits;
 }
@@ -39,6 +45,16 @@ export interface OutboxPoller extends EventSource {
 
 /** After a database error, wait this long before polling again (ms), doubling up to the poll interval. */
 const ERROR_BACKOFF_START_MS = 100;
+/** After a failure to start listening, wait this long before trying again (ms), doubling up to the cap. */
+const LISTEN_RETRY_START_MS = 1_000;
+const LISTEN_RETRY_MAX_MS = 30_000;
+/**
+ * After rows were found and the outbox is empty again, look once more this long after (ms)
+ * before sleeping for the poll interval. Only one of the transactions committing at the same
+ * moment notifies (the outbox trigger): one that committed a moment after the look its notification
+ * caused is found by this one.
+ */
+const FOLLOW_UP_LOOK_MS = 20;
 
 const NOTHING: OutboxBatchSummary = { created: 0, duplicates: 0, skipped: 0, deadLettered: 0, rejected: 0, processed: 0 };
 
@@ -96,8 +112,41 @@ async function deadLetterRefusedRow(options: OutboxPollerOptions, id: string, er
   });
 }
 
-/** Polls until `signal` aborts: at once while batches come back full, else after the poll interval or a wake-up. */
+/** Polls until `signal` aborts (see `pollUntilAborted`), woken by the database's notifications meanwhile. */
 async function runPolls(poller: Poller, signal: AbortSignal): Promise<void> {
+  const listening = listenUntilAborted(poller, signal);
+  await pollUntilAborted(poller, signal);
+  await listening;
+}
+
+/**
+ * Listens for committed rows until `signal` aborts. Listening that cannot start (the database is
+ * down) is tried again with a growing wait, while polling finds the rows meanwhile; once started,
+ * the adapter keeps the connection up, and each reconnection wakes the poller.
+ */
+async function listenUntilAborted(poller: Poller, signal: AbortSignal): Promise<void> {
+  const { listen, logger } = poller.options;
+  if (listen === undefined) return;
+  const wake = () => poller.wakeSignal.wake();
+  const listening = await retryWithBackoff(() => listen(wake), {
+    firstWaitMs: LISTEN_RETRY_START_MS,
+    maxWaitMs: LISTEN_RETRY_MAX_MS,
+    signal,
+    onFailure: (error, waitMs) => {
+      logger.warn("could not listen for outbox rows; polling meanwhile", { error: errorText(error), retry_in_ms: waitMs });
+      return true;
+    },
+  }).catch(() => null);
+  if (listening === null) return;
+  if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+  await listening.stop().catch((error: unknown) => logger.warn("could not stop listening for outbox rows", { error: errorText(error) }));
+}
+
+/**
+ * Polls until `signal` aborts: at once after a batch with rows, shortly after the first empty one
+ * that follows them, else after the poll interval or a wake-up.
+ */
+async function pollUntilAborted(poller: Poller, signal: AbortSignal): Promise<void> {
   const { logger, batchSize, pollIntervalMs } = poller.options;
   // Halved while the database refuses batches, until the row at fault is alone and
   // dead-lettered; rows are claimed oldest first, so each half is the head of the last.
@@ -115,6 +164,7 @@ async function runPolls(poller: Poller, signal: AbortSignal): Promise<void> {
       return true;
     },
   };
+  let foundRows = false;
   while (!signal.aborted) {
     let summary: OutboxBatchSummary;
     try {
@@ -128,7 +178,8 @@ async function runPolls(poller: Poller, signal: AbortSignal): Promise<void> {
     poller.readiness = { ready: true };
     if (summary.processed > 0) logger.debug("outbox batch processed", { ...summary });
     if (limit === 1 || summary.processed < limit) limit = batchSize;
-    if (summary.processed === 0) await poller.wakeSignal.sleep(pollIntervalMs, signal);
+    if (summary.processed === 0) await poller.wakeSignal.sleep(foundRows ? Math.min(FOLLOW_UP_LOOK_MS, pollIntervalMs) : pollIntervalMs, signal);
+    foundRows = summary.processed > 0;
   }
 }
 

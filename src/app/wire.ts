@@ -154,6 +154,7 @@ function outboxPollerOf(deps: DispatcherDeps, db: Database, intake: Intake): Out
     logger: deps.logger.child({ component: "outbox" }),
     batchSize: config.outboxBatchSize,
     pollIntervalMs: config.pollIntervalMs,
+    ...(db.listenForOutbox === undefined ? {} : { listen: db.listenForOutbox }),
     jobLimits: { maxJobBytes: maxJobEventBytes({ maxPayloadBytes: config.maxPayloadBytes }), maxTotalBytes: INTAKE_BODY_BUDGET_BYTES },
   });
 }

@@ -34,7 +34,7 @@ describe("the embedded database", () => {
   it("data survives a stop and a restart on the same data directory", async () => {
     const row = newDelivery({ payload: new Uint8Array([0, 1, 2, 255]) });
     const first = await start();
-    expect(await applyMigrations(first.db.sql)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await applyMigrations(first.db.sql)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     await first.db.deliveries.createDeliveries([row]);
     await first.stop();
 

@@ -33,7 +33,7 @@ describe("applyMigrations on Postgres", () => {
 
   it("the repository's migrations apply once; applying them again applies nothing", async () => {
     const sql = connect();
-    expect(await applyMigrations(sql)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await applyMigrations(sql)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(await applyMigrations(sql)).toEqual([]);
     const tables = await sql<{ name: string }[]>`
       select table_name as name from information_schema.tables where table_schema = 'public' order by 1`;
@@ -57,7 +57,7 @@ describe("applyMigrations on Postgres", () => {
       insert into webhook_deliveries (id, job_id, event, url, created_at, webhook_id, payload, next_attempt_at, updated_at)
       values ('0190f0a0-0000-7000-8000-000000000001', gen_random_uuid(), 'job.succeeded', 'https://r.example/', now(),
               'msg_0190f0a0000070008000000000000001', '\\x7b7d'::bytea, now(), now())`;
-    expect(await applyMigrations(sql)).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(await applyMigrations(sql)).toEqual([2, 3, 4, 5, 6, 7, 8]);
     const [row] = await sql<{ webhook_id: string; attempt_budget_start: number; carried_job: boolean }[]>`
       select webhook_id, attempt_budget_start, carried_job from webhook_deliveries`;
     expect(row?.webhook_id).toBe("msg_0190f0a0000070008000000000000001");

@@ -124,7 +124,7 @@ describe("dispatcher processes", () => {
 
     await proxy.restore();
     await waitFor("the start-up line", () => linesSaying(dispatcher, "stories-dispatcher started").length === 1, { timeoutMs: 60_000 });
-    expect(linesSaying(dispatcher, "migrations applied").map((line) => line.versions)).toEqual([[1, 2, 3, 4, 5, 6, 7]]);
+    expect(linesSaying(dispatcher, "migrations applied").map((line) => line.versions)).toEqual([[1, 2, 3, 4, 5, 6, 7, 8]]);
     const sql = postgres(database.url, { max: 2, onnotice: () => {} });
     cleanups.push(() => sql.end());
     await publishJobs(sql, receiver, 1);

@@ -5,6 +5,7 @@ import type { SendResult } from "../../src/domain/send-result.ts";
 import type { Clock } from "../../src/ports/clock.ts";
 import type { LogFields, Logger } from "../../src/ports/logger.ts";
 import type { Metrics } from "../../src/ports/metrics.ts";
+import type { ListenForOutbox } from "../../src/ports/database.ts";
 import type { WebhookRequest, WebhookSender } from "../../src/ports/webhook-sender.ts";
 import type { RunInTransaction } from "../../src/ports/transactor.ts";
 import type { AcceptEventsDeps } from "../../src/app/accept-events.ts";
@@ -74,11 +75,12 @@ export const bodyLimits = { maxPayloadBytes: 1024 * 1024, maxTotalBytes: 16 * 10
 export function outboxPollerWithoutSlots(
   accept: AcceptEventsDeps,
   transaction: RunInTransaction,
-  options: { batchSize: number; pollIntervalMs: number; onDeliveriesCreated: () => void },
+  options: { batchSize: number; pollIntervalMs: number; onDeliveriesCreated: () => void; listen?: ListenForOutbox },
 ): OutboxPoller {
   const slots = { reserve: () => 0, adopt: () => {}, wake: options.onDeliveriesCreated };
   const intake = createIntake({ transaction, accept, slots, leaseMs: 0 });
-  return createOutboxPoller({ intake, transaction, now: accept.now, logger: accept.logger, batchSize: options.batchSize, pollIntervalMs: options.pollIntervalMs });
+  const { batchSize, pollIntervalMs, listen } = options;
+  return createOutboxPoller({ intake, transaction, now: accept.now, logger: accept.logger, batchSize, pollIntervalMs, ...(listen === undefined ? {} : { listen }) });
 }
 
 /** A Metrics port that keeps every report, in order, as `[method, ...arguments]`. */

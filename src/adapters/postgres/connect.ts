@@ -7,6 +7,7 @@ import { makeDeadLetterStore } from "./dead-letters.ts";
 import { makeDeliveryStore } from "./delivery-store.ts";
 import { makeJobReader } from "./job-reader.ts";
 import { makeOutbox } from "./outbox.ts";
+import { listenForOutbox } from "./outbox-listener.ts";
 import { makeReplayStore } from "./replay-store.ts";
 import { makeRetentionStore } from "./retention-store.ts";
 import { readBacklog } from "./sql/read-backlog.ts";
@@ -18,6 +19,8 @@ export interface ConnectionTuning {
   readonly max?: number;
   /** Named prepared statements; off when the server session outlives client connections. */
   readonly prepare?: boolean;
+  /** A connection of its own that LISTENs for outbox rows (`listenForOutbox`); off when the server serves one connection. */
+  readonly listen?: boolean;
 }
 
 export interface ConnectPostgresOptions extends ConnectionTuning {
@@ -62,10 +65,11 @@ export function makeRepositories(sql: SqlClient): Repositories {
  */
 export function connectPostgres(options: ConnectPostgresOptions): PostgresDatabase {
   const logger = options.logger ?? noopLogger;
+  const connectTimeoutSeconds = options.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
   const sql = postgres(options.url, {
     max: options.max ?? DEFAULT_POOL_SIZE,
     prepare: options.prepare ?? true,
-    connect_timeout: options.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS,
+    connect_timeout: connectTimeoutSeconds,
     onnotice: options.onnotice ?? ((notice) => logger.debug("postgres notice", { message: notice.message, code: notice.code })),
   });
   const pingTimeoutMs = options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
@@ -83,6 +87,7 @@ export function connectPostgres(options: ConnectPostgresOptions): PostgresDataba
       return result as Awaited<ReturnType<typeof work>>;
     },
     ping: () => pingWithin(sql, pingTimeoutMs),
+    ...(options.listen === false ? {} : { listenForOutbox: (onAppended: () => void) => listenForOutbox({ url: options.url, connectTimeoutSeconds }, onAppended) }),
     close: () => {
       closing ??= sql.end({ timeout: CLOSE_TIMEOUT_SECONDS });
       return closing;

@@ -21,9 +21,10 @@ export const EMBEDDED_POOL_SIZE = 1;
  * outlives each client connection (prepared statements and `SET`s of one connection are still
  * there for the next), so named prepared statements would pile up across reconnects; unnamed
  * statements leave nothing behind. Type fetching, arrays, bytea and `for update skip locked`
- * work unchanged.
+ * work unchanged. No LISTEN: it would need a second connection, and no other process can write
+ * the outbox of a server that serves one (the dispatcher's own appends wake its poller directly).
  */
-export const embeddedConnectionOptions = { prepare: false } as const;
+export const embeddedConnectionOptions = { prepare: false, listen: false } as const;
 
 export interface EmbeddedPostgres {
   /** A postgres:// URL for `connectPostgres` (with `embeddedConnectionOptions`). */
