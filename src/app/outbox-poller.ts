@@ -49,10 +49,11 @@ const ERROR_BACKOFF_START_MS = 100;
 const LISTEN_RETRY_START_MS = 1_000;
 const LISTEN_RETRY_MAX_MS = 30_000;
 /**
- * After rows were found and the outbox is empty again, look once more this long after (ms)
- * before sleeping for the poll interval. Only one of the transactions committing at the same
- * moment notifies (the outbox trigger): one that committed a moment after the look its notification
- * caused is found by this one.
+ * After a batch that was not full, look again this long after (ms), or sooner when woken; after an
+ * empty one, only after the poll interval. A batch that was not full emptied the outbox as its
+ * transaction saw it, so looking again at once would mostly find nothing, at the cost of a
+ * transaction. And of the transactions committing at one moment only one notifies (the outbox
+ * trigger): a row committed just after the look that notification caused is found by this one.
  */
 const FOLLOW_UP_LOOK_MS = 20;
 
@@ -143,8 +144,8 @@ async function listenUntilAborted(poller: Poller, signal: AbortSignal): Promise<
 }
 
 /**
- * Polls until `signal` aborts: at once after a batch with rows, shortly after the first empty one
- * that follows them, else after the poll interval or a wake-up.
+ * Polls until `signal` aborts: at once after a full batch, shortly after one that was not full,
+ * and after the poll interval when the outbox was empty; a wake-up ends any wait.
  */
 async function pollUntilAborted(poller: Poller, signal: AbortSignal): Promise<void> {
   const { logger, batchSize, pollIntervalMs } = poller.options;
@@ -164,7 +165,6 @@ async function pollUntilAborted(poller: Poller, signal: AbortSignal): Promise<vo
       return true;
     },
   };
-  let foundRows = false;
   while (!signal.aborted) {
     let summary: OutboxBatchSummary;
     try {
@@ -177,9 +177,10 @@ async function pollUntilAborted(poller: Poller, signal: AbortSignal): Promise<vo
     }
     poller.readiness = { ready: true };
     if (summary.processed > 0) logger.debug("outbox batch processed", { ...summary });
-    if (limit === 1 || summary.processed < limit) limit = batchSize;
-    if (summary.processed === 0) await poller.wakeSignal.sleep(foundRows ? Math.min(FOLLOW_UP_LOOK_MS, pollIntervalMs) : pollIntervalMs, signal);
-    foundRows = summary.processed > 0;
+    const full = summary.processed >= limit;
+    if (limit === 1 || !full) limit = batchSize;
+    if (summary.processed === 0) await poller.wakeSignal.sleep(pollIntervalMs, signal);
+    else if (!full) await poller.wakeSignal.sleep(Math.min(FOLLOW_UP_LOOK_MS, pollIntervalMs), signal);
   }
 }
 

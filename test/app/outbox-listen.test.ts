@@ -76,14 +76,14 @@ describe("the outbox poller, listening", () => {
     expect(state.attempts).toBe(2);
   });
 
-  it("looks once more shortly after the outbox went empty, finding a row whose transaction did not notify", async () => {
+  it("looks once more shortly after a batch that was not full, finding a row whose transaction did not notify", async () => {
     const { listen, state } = fakeListen();
     const { poller, stop, append, delivered, looks } = setup(listen);
     let quiet: string | null = null;
-    // Looks: 1 at start, empty; 2 after the wake-up, finds the row; 3 right after it, empty. Then a
-    // row is committed without a notification, as by a transaction that did not get the notify lock.
+    // Looks: 1 at start, empty; 2 after the wake-up, finds the row. Right after it a row is committed
+    // without a notification, as by a transaction that did not get the notify lock.
     looks.after = async (count) => {
-      if (count === 3) quiet = await append();
+      if (count === 2) quiet = await append();
     };
     const running = poller.run(stop.signal);
     await waitFor("listening", () => state.wake !== null);
@@ -91,7 +91,7 @@ describe("the outbox poller, listening", () => {
     const first = await append();
     state.wake!();
     await waitFor("the notified row's delivery", () => delivered(first));
-    await waitFor("the row committed after the empty look", () => quiet !== null);
+    await waitFor("the row committed after that look", () => quiet !== null);
     await waitFor("the quiet row found by the follow-up look, long before the poll interval", () => delivered(quiet!), { timeoutMs: 2_000 });
     stop.abort();
     await running;
