@@ -4,7 +4,7 @@ import type { Logger } from "../ports/logger.ts";
 import type { OutboxEntry, OutboxJobLimits } from "../ports/outbox.ts";
 import { DataRefusedError, type RunInTransaction } from "../ports/transactor.ts";
 import { errorText } from "../shared/error-text.ts";
-import { retryWithBackoff } from "../shared/retry-with-backoff.ts";
+import { abortableDelay, retryWithBackoff } from "../shared/retry-with-backoff.ts";
 import { refusedDeadLetter, type AcceptSummary } from "./accept-events.ts";
 import type { Intake } from "./intake.ts";
 import { refusalReason } from "./isolate-refusals.ts";
@@ -56,6 +56,12 @@ const LISTEN_RETRY_MAX_MS = 30_000;
  * trigger): a row committed just after the look that notification caused is found by this one.
  */
 const FOLLOW_UP_LOOK_MS = 20;
+/**
+ * After a wait, let rows gather this long (ms) before looking: a look is one transaction however
+ * many rows it takes, and while rows are committed one at a time each notification would
+ * otherwise make a look of one or two rows.
+ */
+const GATHER_MS = 4;
 
 const NOTHING: OutboxBatchSummary = { created: 0, duplicates: 0, skipped: 0, deadLettered: 0, rejected: 0, processed: 0 };
 
@@ -145,7 +151,8 @@ async function listenUntilAborted(poller: Poller, signal: AbortSignal): Promise<
 
 /**
  * Polls until `signal` aborts: at once after a full batch, shortly after one that was not full,
- * and after the poll interval when the outbox was empty; a wake-up ends any wait.
+ * and after the poll interval when the outbox was empty; a wake-up ends any wait, and rows then
+ * gather for a few ms before the look.
  */
 async function pollUntilAborted(poller: Poller, signal: AbortSignal): Promise<void> {
   const { logger, batchSize, pollIntervalMs } = poller.options;
@@ -179,8 +186,9 @@ async function pollUntilAborted(poller: Poller, signal: AbortSignal): Promise<vo
     if (summary.processed > 0) logger.debug("outbox batch processed", { ...summary });
     const full = summary.processed >= limit;
     if (limit === 1 || !full) limit = batchSize;
-    if (summary.processed === 0) await poller.wakeSignal.sleep(pollIntervalMs, signal);
-    else if (!full) await poller.wakeSignal.sleep(Math.min(FOLLOW_UP_LOOK_MS, pollIntervalMs), signal);
+    if (full) continue;
+    await poller.wakeSignal.sleep(summary.processed === 0 ? pollIntervalMs : Math.min(FOLLOW_UP_LOOK_MS, pollIntervalMs), signal);
+    await abortableDelay(GATHER_MS, signal);
   }
 }
 
