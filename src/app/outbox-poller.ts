@@ -89,12 +89,10 @@ async function pollOnce({ options }: Poller, limit: number): Promise<OutboxBatch
   try {
     result = await options.intake({
       maxEvents: limit,
+      // The claim marks the rows processed too: the transaction commits both or neither.
       take: async (tx) => {
-        claimed = await tx.outbox.claimPendingEvents({ limit, jobLimits: options.jobLimits });
+        claimed = await tx.outbox.claimPendingEvents({ limit, jobLimits: options.jobLimits, processedAt: options.now() });
         return claimed.map((row) => incomingOf(row, options.jobLimits));
-      },
-      settle: async (tx) => {
-        if (claimed.length > 0) await tx.outbox.markProcessed({ ids: claimed.map((row) => row.id), now: options.now() });
       },
     });
   } catch (error) {

@@ -32,10 +32,11 @@ export interface Outbox {
   /**
    * Locks up to `limit` unprocessed rows, oldest first, skipping rows locked by others
    * (`FOR UPDATE SKIP LOCKED`), only among `ids` when given, and returns those within
-   * `jobLimits` (all of them without it). Only meaningful inside a transaction: the lock lasts
-   * until it ends.
+   * `jobLimits` (all of them without it). With `processedAt`, the rows returned are marked
+   * processed at that time as well, in one statement (a rollback leaves them pending). Only
+   * meaningful inside a transaction: the lock lasts until it ends.
    */
-  claimPendingEvents(params: { limit: number; ids?: readonly string[]; jobLimits?: OutboxJobLimits }): Promise<readonly OutboxEntry[]>;
+  claimPendingEvents(params: { limit: number; ids?: readonly string[]; jobLimits?: OutboxJobLimits; processedAt?: Date }): Promise<readonly OutboxEntry[]>;
 
   /** Marks rows processed at `now`. */
   markProcessed(params: { ids: readonly string[]; now: Date }): Promise<void>;

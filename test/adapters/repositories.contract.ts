@@ -96,6 +96,35 @@ export function describeRepositoriesContract(context: ContractContext): void {
       expect(processed.sort()).toEqual([...ids].sort());
     });
 
+    it("a claim with processedAt marks the rows it returns processed in the same step, leaves those past its byte budget pending, and a rolled-back one marks nothing", async () => {
+      const jobOf = (bytes: number) => ({ status: "succeeded", output_markup: "x".repeat(bytes) });
+      const ids: string[] = [];
+      for (const bytes of [600, 600, 10]) ids.push(await context.db.outbox.appendEvent({ jobId: randomUUID(), event: "e", traceId: null, job: jobOf(bytes), now: T0 }));
+      const jobLimits = { maxJobBytes: 1_000, maxTotalBytes: 1_000 };
+      await context.db
+        .transaction(async (tx) => {
+          expect((await tx.outbox.claimPendingEvents({ limit: 10, jobLimits, processedAt: T0 })).map((e) => e.id)).toEqual([ids[0]]);
+          throw new Error("rolled back");
+        })
+        .catch(() => {});
+      const taken = await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 10, jobLimits, processedAt: T0 }));
+      expect(taken.map((e) => e.id)).toEqual([ids[0]]);
+      expect(taken[0]?.job).toEqual(jobOf(600));
+      const rest = await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 10 }));
+      expect(rest.map((e) => e.id)).toEqual(ids.slice(1));
+    });
+
+    it("transactions that claim with processedAt at the same time process each event once", async () => {
+      const ids = await Promise.all(Array.from({ length: 12 }, () => append()));
+      const drain = () => context.db.transaction(async (tx) => (await tx.outbox.claimPendingEvents({ limit: 4, processedAt: T0 })).map((e) => e.id));
+      const batches = await Promise.all([drain(), drain(), drain(), drain()]);
+      const rest = await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 100, processedAt: T0 }));
+      const processed = [...batches.flat(), ...rest.map((e) => e.id)];
+      expect(new Set(processed).size).toBe(processed.length);
+      expect(processed.sort()).toEqual([...ids].sort());
+      expect(await context.db.transaction((tx) => tx.outbox.claimPendingEvents({ limit: 100 }))).toEqual([]);
+    });
+
     itWithConcurrentTransactions(
       context.options,
       "a transaction skips the events another open transaction holds, without waiting",

@@ -75,7 +75,7 @@ function makeMemoryOutbox(state: MemoryState): Outbox {
       return id;
     },
 
-    async claimPendingEvents({ limit, ids, jobLimits }): Promise<readonly OutboxEntry[]> {
+    async claimPendingEvents({ limit, ids, jobLimits, processedAt }): Promise<readonly OutboxEntry[]> {
       // Transactions run one at a time here, so no other transaction can hold these rows: the
       // FOR UPDATE SKIP LOCKED of the real adapter has nothing to skip.
       const claimed = state.tables.outbox
@@ -83,7 +83,12 @@ function makeMemoryOutbox(state: MemoryState): Outbox {
         .sort((a, b) => Number(a.id) - Number(b.id))
         .slice(0, Math.max(0, limit))
         .map(({ id, jobId, event, traceId, job }) => ({ id, jobId, event, traceId, ...(job === undefined ? {} : { job }) }));
-      return jobLimits === undefined ? claimed : withinJobLimits(claimed, jobLimits);
+      const taken = jobLimits === undefined ? claimed : withinJobLimits(claimed, jobLimits);
+      if (processedAt !== undefined) {
+        const ids = new Set(taken.map((row) => row.id));
+        state.tables.outbox = state.tables.outbox.map((row) => (ids.has(row.id) ? { ...row, processedAt } : row));
+      }
+      return taken;
     },
 
     async markProcessed({ ids, now }): Promise<void> {

@@ -13,9 +13,9 @@ export function makeOutbox(sql: SqlClient): Outbox {
   return {
     appendEvent: (params) => appendOutboxEvent(sql, params),
 
-    async claimPendingEvents({ limit, ids, jobLimits = UNLIMITED }) {
+    async claimPendingEvents({ limit, ids, jobLimits = UNLIMITED, processedAt }) {
       if (limit <= 0 || ids?.length === 0) return [];
-      return (await claimOutboxEvents(sql, { limit, ids, jobLimits })).map(toOutboxEntry);
+      return (await claimOutboxEvents(sql, { limit, ids, jobLimits, processedAt })).map(toOutboxEntry);
     },
 
     async markProcessed({ ids, now }) {
