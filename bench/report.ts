@@ -306,31 +306,9 @@ function logLevelLines(results: Results): string[] {
   return lines;
 }
 
-export function renderMarkdown(results: Results): string {
-  const s = results.scenarios;
-  const { events, runs } = results.settings as { events: number; runs: number };
+/** S4 and S4(b): the dispatcher's memory with work pending hours away, and draining a Kafka backlog. */
+function memoryLines(s: Scenarios): string[] {
   const lines: string[] = [];
-  lines.push(`### Benchmark ${results.date} — ${events.toLocaleString("en-US")} events, median of ${runs} run(s) after a warm-up`);
-  lines.push("", `${String(results.machine.cpus)} cores (${String(results.machine.cpuModel)}), ${String(results.machine.memoryGiB)} GiB, Node ${String(results.machine.node)}. DISPATCH_CONCURRENCY=64; S1 and S2 have one receiver origin, so WEBHOOK_MAX_PER_DESTINATION=${String(results.settings.singleReceiverMaxPerDestination)} there (S2(a) has eight, at the default 16); ${levelSentence(results)}`, "");
-  lines.push("| scenario | events/s | ratio | CPU µs/delivery | peak RSS | notes |", "|---|---:|---:|---:|---:|---|");
-  lines.push(throughputRow(s, "s0", "S0 limit: bare undici.request, 64 in flight", null, (m) => `sender = bench process; receiver ${num(m("receiverCpuUsPerRequest"), 1)} µs CPU/request`));
-  const drainNotes = (m: (f: string) => number | undefined) =>
-    `${num((m("drainMs") ?? 0) / 1000, 1)} s from ready, ${num((m("drainMsFromSpawn") ?? 0) / 1000, 1)} s from spawn; first→last receipt ${num(m("steadyEventsPerSecond"))}/s; ` +
-    `Postgres backends ${num(m("postgresCpuUsPerDelivery"))} µs, receiver ${num(m("receiverCpuUsPerRequest"))} µs CPU/delivery`;
-  lines.push(throughputRow(s, "s1a", "S1(a) outbox backlog → sent", { key: "s0", label: "S0" }, drainNotes));
-  lines.push(throughputRow(s, "s1ainfo", "S1(a) at LOG_LEVEL=info (a line per attempt)", { key: "s1a", label: "S1(a)" }, (m) =>
-    `CPU/delivery ${times(m("cpuUsPerDelivery"), med(s, "s1a", "cpuUsPerDelivery"), "S1(a)'s")}; ${drainNotes(m)}`));
-  lines.push(throughputRow(s, "s1b", "S1(b) Kafka backlog (4 partitions) → sent", { key: "s0", label: "S0" }, drainNotes));
-  lines.push(throughputRow(s, "s1e", "S1(e) outbox backlog on the embedded PGlite (no DATABASE_URL)", { key: "s1a", label: "S1(a)" }, (m) =>
-    `${num(m("events"))} events, ${num((m("drainMs") ?? 0) / 1000, 1)} s from ready to the last receipt; first→last receipt ${num(m("steadyEventsPerSecond"))}/s; CPU includes PGlite's`));
-  lines.push(throughputRow(s, "s3", "S3 healthy 80%, hang+500 on another origin (limit 16)", { key: "s1b", label: "S1(b)" }, drainNotes));
-  lines.push(throughputRow(s, "s1b16", "S1(b) at limit 16, no faults (control for S3)", { key: "s1b", label: "S1(b)" }, drainNotes));
-  lines.push(throughputRow(s, "s3same", "S3 healthy 80%, hang+500 on the same origin (limit 64)", { key: "s1b", label: "S1(b)" }, (m) => `healthy sent in a ${num((m("windowMs") ?? 0) / 1000)} s window: ${num(m("healthySent"))}`));
-  lines.push(...baselineRows(results));
-
-  lines.push(...latencyLines(s));
-  lines.push(...outboxLatencyLines(s));
-
   lines.push("", "**S4 memory** (RSS, median of 30–40 s after ready):", "");
   const s4problem = why(s, "s4");
   if (s4problem !== null) lines.push(s4problem);
@@ -359,7 +337,12 @@ export function renderMarkdown(results: Results): string {
       : `With a 160 MB heap (--max-old-space-size=160), ${num(med(s, "s4b160", "events"))} events: every one delivered once, in ` +
           `${num((med(s, "s4b160", "drainMs") ?? NaN) / 1000, 1)} s (${num(med(s, "s4b160", "eventsPerSecond"))}/s), peak RSS ${mib(med(s, "s4b160", "peakRssBytes"))}.`,
   );
+  return lines;
+}
 
+/** S5 and S6: what the claim and the list queries cost with many rows in the table. */
+function claimAndListLines(s: Scenarios): string[] {
+  const lines: string[] = [];
   lines.push("", "**S5 claim cost** (one claim of 64 due rows, median ms):", "");
   const s5problem = why(s, "s5");
   if (s5problem !== null) lines.push(s5problem);
@@ -382,14 +365,24 @@ export function renderMarkdown(results: Results): string {
     }
     lines.push("", "EXPLAIN (ANALYZE, BUFFERS) of the slowest query of the worst shape is in the JSON file (`scenarios.s6.runs[0].explain`).");
   }
+  return lines;
+}
 
+/** S7, when it ran: intake over HTTP, one event per request against batches. */
+function intakeLines(s: Scenarios): string[] {
+  const lines: string[] = [];
   const s7problem = why(s, "s7");
   if (s.s7 !== undefined) {
     lines.push("", "**S7 intake over HTTP** (`POST /v1/events` accepted, events/s, median):", "");
     if (s7problem !== null) lines.push(s7problem);
     else lines.push(`${num(med(s, "s7", "events"))} events: ${num(med(s, "s7", "singleEventsPerSecond"))}/s one event per request (64 clients), ${num(med(s, "s7", "batchedEventsPerSecond"))}/s in batches of 500 (8 clients): ${num(med(s, "s7", "ratio"), 2)}×.`);
   }
+  return lines;
+}
 
+/** What the receiver saw across every scenario: signature failures, and deliveries that waited for a retry. */
+function receiverCheckLines(s: Scenarios): string[] {
+  const lines: string[] = [];
   const failures = Object.values(s).reduce((sum, o) => sum + ("runs" in o ? (o.runs as Array<{ signatureFailures?: number }>).reduce((a, r) => a + (r.signatureFailures ?? 0), 0) : 0), 0);
   lines.push("", `Signature verification failures at the receiver, all scenarios: ${failures}.`);
   const retried = Object.entries(s).flatMap(([key, o]) =>
@@ -405,6 +398,38 @@ export function renderMarkdown(results: Results): string {
       ? "Healthy deliveries that needed a retry after a failed attempt, all drains: 0."
       : `Healthy deliveries that needed a retry after a failed attempt (counted as drained at their first attempt): ${retried.join(", ")}.`,
   );
+  return lines;
+}
+
+export function renderMarkdown(results: Results): string {
+  const s = results.scenarios;
+  const { events, runs } = results.settings as { events: number; runs: number };
+  const lines: string[] = [];
+  lines.push(`### Benchmark ${results.date} — ${events.toLocaleString("en-US")} events, median of ${runs} run(s) after a warm-up`);
+  lines.push("", `${String(results.machine.cpus)} cores (${String(results.machine.cpuModel)}), ${String(results.machine.memoryGiB)} GiB, Node ${String(results.machine.node)}. DISPATCH_CONCURRENCY=64; S1 and S2 have one receiver origin, so WEBHOOK_MAX_PER_DESTINATION=${String(results.settings.singleReceiverMaxPerDestination)} there (S2(a) has eight, at the default 16); ${levelSentence(results)}`, "");
+  lines.push("| scenario | events/s | ratio | CPU µs/delivery | peak RSS | notes |", "|---|---:|---:|---:|---:|---|");
+  lines.push(throughputRow(s, "s0", "S0 limit: bare undici.request, 64 in flight", null, (m) => `sender = bench process; receiver ${num(m("receiverCpuUsPerRequest"), 1)} µs CPU/request`));
+  const drainNotes = (m: (f: string) => number | undefined) =>
+    `${num((m("drainMs") ?? 0) / 1000, 1)} s from ready, ${num((m("drainMsFromSpawn") ?? 0) / 1000, 1)} s from spawn; first→last receipt ${num(m("steadyEventsPerSecond"))}/s; ` +
+    `Postgres backends ${num(m("postgresCpuUsPerDelivery"))} µs, receiver ${num(m("receiverCpuUsPerRequest"))} µs CPU/delivery`;
+  lines.push(throughputRow(s, "s1a", "S1(a) outbox backlog → sent", { key: "s0", label: "S0" }, drainNotes));
+  lines.push(throughputRow(s, "s1ainfo", "S1(a) at LOG_LEVEL=info (a line per attempt)", { key: "s1a", label: "S1(a)" }, (m) =>
+    `CPU/delivery ${times(m("cpuUsPerDelivery"), med(s, "s1a", "cpuUsPerDelivery"), "S1(a)'s")}; ${drainNotes(m)}`));
+  lines.push(throughputRow(s, "s1b", "S1(b) Kafka backlog (4 partitions) → sent", { key: "s0", label: "S0" }, drainNotes));
+  lines.push(throughputRow(s, "s1e", "S1(e) outbox backlog on the embedded PGlite (no DATABASE_URL)", { key: "s1a", label: "S1(a)" }, (m) =>
+    `${num(m("events"))} events, ${num((m("drainMs") ?? 0) / 1000, 1)} s from ready to the last receipt; first→last receipt ${num(m("steadyEventsPerSecond"))}/s; CPU includes PGlite's`));
+  lines.push(throughputRow(s, "s3", "S3 healthy 80%, hang+500 on another origin (limit 16)", { key: "s1b", label: "S1(b)" }, drainNotes));
+  lines.push(throughputRow(s, "s1b16", "S1(b) at limit 16, no faults (control for S3)", { key: "s1b", label: "S1(b)" }, drainNotes));
+  lines.push(throughputRow(s, "s3same", "S3 healthy 80%, hang+500 on the same origin (limit 64)", { key: "s1b", label: "S1(b)" }, (m) => `healthy sent in a ${num((m("windowMs") ?? 0) / 1000)} s window: ${num(m("healthySent"))}`));
+  lines.push(...baselineRows(results));
+
+  lines.push(...latencyLines(s));
+  lines.push(...outboxLatencyLines(s));
+
+  lines.push(...memoryLines(s));
+  lines.push(...claimAndListLines(s));
+  lines.push(...intakeLines(s));
+  lines.push(...receiverCheckLines(s));
 
   lines.push("", "**Targets** (ratios measured in this run):", "", "| measure | target | measured | result |", "|---|---|---|---|");
   for (const t of results.targets ?? targetsOf(s)) {
