@@ -39,7 +39,8 @@ export function benchLogLevel(): string {
 
 /**
  * The settings every benchmark run shares; `env` adds or overrides. The receivers are on loopback
- * (which the destination guard denies by default); LOG_LEVEL is `benchLogLevel()`.
+ * (which the destination guard denies by default); LOG_LEVEL is `benchLogLevel()` unless `env`
+ * sets it (s1ainfo and s2info run at info whatever the run's level).
  */
 export function dispatcherEnv(env: Record<string, string>): Record<string, string> {
   return {

@@ -25,6 +25,9 @@ type Scenarios = Results["scenarios"];
 
 const mib = (bytes: number | undefined) => (bytes === undefined ? "—" : `${(bytes / 2 ** 20).toFixed(0)} MiB`);
 const num = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? "—" : round(n, digits).toLocaleString("en-US"));
+/** `a / b` as "0.95 × label", or — when either is unmeasured. */
+const times = (a: number | undefined, b: number | undefined, label: string) =>
+  a === undefined || b === undefined || Number.isNaN(a) || Number.isNaN(b) ? "—" : `${round(a / b, 2)} × ${label}`;
 
 function med(scenarios: Scenarios, key: string, field: string): number | undefined {
   const outcome = scenarios[key];
@@ -166,6 +169,38 @@ function kafkaBacklogTargets(s: Scenarios): Target[] {
   ];
 }
 
+/** S2's rows for one variant (`suffix` names its level): each rate, then the Kafka-alone floor measured with it; or its failure. */
+function latencyRows(s: Scenarios, key: "s2" | "s2info", suffix: string): string[] {
+  const problem = why(s, key);
+  if (problem !== null) return [`| S2${suffix} | ${problem} | | | | | |`];
+  const runs = (s[key] as { runs: S2Run[] }).runs;
+  const rows = (runs[0]?.rates ?? []).map(({ label }) => {
+    const pick = (f: "p50Ms" | "p99Ms" | "maxMs" | "producerLagP99Ms") => num(medianOf<S2Run>(s, key, (run) => run.rates.find((r) => r.label === label)?.[f]), 1);
+    const perRun = runs.map((run) => run.rates.find((r) => r.label === label)!);
+    const counts = `${num(median(perRun.map((r) => r.received)))} / ${num(median(perRun.map((r) => r.produced)))}`;
+    return `| ${label}${suffix} | ${num(median(perRun.map((r) => r.ratePerSecond)))} | ${counts} | ${pick("p50Ms")} | ${pick("p99Ms")} | ${pick("maxMs")} | ${pick("producerLagP99Ms")} |`;
+  });
+  const alone = (f: keyof S2Run["kafkaAlone"]) => num(medianOf<S2Run>(s, key, (run) => run.kafkaAlone[f] as number), 1);
+  const aloneName = `Kafka alone (no dispatcher), 1000/s${suffix === "" ? "" : `, measured with S2${suffix}`}`;
+  rows.push(`| ${aloneName} | 1,000 | ${alone("received")} / ${alone("produced")} | ${alone("p50Ms")} | ${alone("p99Ms")} | ${alone("maxMs")} | ${alone("producerLagP99Ms")} |`);
+  return rows;
+}
+
+/** S2 at the run's level, and beside it S2 at LOG_LEVEL=info when s2info ran: latencies per rate, then the dispatcher's CPU per delivery. */
+function latencyLines(s: Scenarios): string[] {
+  const lines = ["", "**S2 latency**, scheduled → receipt, open loop from Kafka:", ""];
+  const withInfo = s.s2info !== undefined;
+  const problem = why(s, "s2");
+  if (problem !== null && !withInfo) return [...lines, problem];
+  lines.push("| rate | events/s | received / produced | p50 ms | p99 ms | max ms | producer lag p99 ms |", "|---|---:|---:|---:|---:|---:|---:|");
+  lines.push(...latencyRows(s, "s2", ""));
+  if (withInfo) lines.push(...latencyRows(s, "s2info", ", LOG_LEVEL=info"));
+  const cpu = (key: string) => medianOf<S2Run>(s, key, (run) => run.cpuUsPerDelivery);
+  const atInfo = withInfo ? `; at LOG_LEVEL=info ${num(cpu("s2info"))} µs (${times(cpu("s2info"), cpu("s2"), "S2's")})` : "";
+  lines.push("", `Dispatcher CPU over all rates: ${num(cpu("s2"))} µs per delivery${atInfo}.`);
+  return lines;
+}
+
 /** S2(a): one row per rate, the latencies from the schedule, then commit → receipt and the CPU per delivery. */
 function outboxLatencyLines(s: Scenarios): string[] {
   const lines = ["", "**S2(a) outbox streaming**, scheduled → receipt, open loop: another process commits one outbox row per event, jobs on 8 receiver origins:", ""];
@@ -192,8 +227,7 @@ function throughputRow(s: Scenarios, key: string, name: string, base: { key: str
   if (problem !== null) return `| ${name} | ${problem} | | | | |`;
   const m = (field: string) => med(s, key, field);
   const rate = m("eventsPerSecond") ?? m("healthyEventsPerSecond");
-  const baseRate = base === null ? undefined : med(s, base.key, "eventsPerSecond");
-  const ratio = rate !== undefined && baseRate !== undefined ? `${round(rate / baseRate, 2)} × ${base!.label}` : "—";
+  const ratio = base === null ? "—" : times(rate, med(s, base.key, "eventsPerSecond"), base.label);
   return `| ${name} | ${num(rate)} | ${ratio} | ${num(m("cpuUsPerDelivery"), 1)} | ${mib(m("peakRssBytes"))} | ${notes(m)} |`;
 }
 
@@ -235,44 +269,46 @@ function baselineRows(results: Results): string[] {
   ];
 }
 
-export function renderMarkdown(results: Results): string {
+/** The run's LOG_LEVEL, which every scenario has but s1ainfo and s2info: those state their own. */
+function levelSentence(results: Results): string {
+  const level = String(results.settings.logLevel ?? "warn");
   const s = results.scenarios;
-  const { events, runs } = results.settings as { events: number; runs: number };
+  if (s.s1ainfo === undefined && s.s2info === undefined) return `LOG_LEVEL=${level}.`;
+  return level === "info" ? "LOG_LEVEL=info, the rows marked LOG_LEVEL=info too." : `LOG_LEVEL=${level}, except the rows marked LOG_LEVEL=info.`;
+}
+
+/**
+ * S1(a) and S2 at LOG_LEVEL=info against the run's level: informational, not targets (the targets
+ * are measured at the run's level). Nothing when neither info scenario was asked for.
+ */
+function logLevelLines(results: Results): string[] {
+  const s = results.scenarios;
+  if (s.s1ainfo === undefined && s.s2info === undefined) return [];
+  const level = String(results.settings.logLevel ?? "warn");
+  const against = (a: number | undefined, b: number | undefined, unit: string, digits = 0) =>
+    a === undefined || b === undefined ? "not measured" : `${round(a / b, 2)} (${num(a, digits)} / ${num(b, digits)} ${unit})`;
+  const p99 = (key: string) => medianOf<S2Run>(s, key, (run) => run.rates.find((r) => r.label === "1000/s")?.p99Ms);
+  const s2Cpu = (key: string) => medianOf<S2Run>(s, key, (run) => run.cpuUsPerDelivery);
+  const [infoP99, runP99] = [p99("s2info"), p99("s2")];
+  const s2P99 =
+    infoP99 === undefined ? "not measured"
+    : runP99 === undefined ? `${round(infoP99, 1)} ms (at ${level} not measured)`
+    : `${round(infoP99, 1)} ms (at ${level} ${round(runP99, 1)} ms: ${round(infoP99 / runP99, 2)} ×)`;
+  const rows: Array<[string, string]> = [
+    [`S1(a) at LOG_LEVEL=info / at ${level}, events/s`, why(s, "s1ainfo") ?? against(med(s, "s1ainfo", "eventsPerSecond"), med(s, "s1a", "eventsPerSecond"), "events/s")],
+    [`S1(a) at LOG_LEVEL=info / at ${level}, dispatcher CPU per delivery`, why(s, "s1ainfo") ?? against(med(s, "s1ainfo", "cpuUsPerDelivery"), med(s, "s1a", "cpuUsPerDelivery"), "µs", 1)],
+    ["S2 p99 at 1,000/s, LOG_LEVEL=info (S2's target: ≤ 20 ms)", why(s, "s2info") ?? s2P99],
+    [`S2 at LOG_LEVEL=info / at ${level}, dispatcher CPU per delivery over all rates`, why(s, "s2info") ?? against(s2Cpu("s2info"), s2Cpu("s2"), "µs")],
+  ];
+  const lines = ["", `**LOG_LEVEL=info beside ${level}** (informational, not targets):`, ""];
+  if (level === "info") lines.push("BENCH_LOG_LEVEL=info: S1(a) and S2 ran at info too, so each ratio compares two measurements of the same level.", "");
+  lines.push("| measure | measured |", "|---|---|", ...rows.map(([measure, measured]) => `| ${measure} | ${measured} |`));
+  return lines;
+}
+
+/** S4 and S4(b): the dispatcher's memory with work pending hours away, and draining a Kafka backlog. */
+function memoryLines(s: Scenarios): string[] {
   const lines: string[] = [];
-  lines.push(`### Benchmark ${results.date} — ${events.toLocaleString("en-US")} events, median of ${runs} run(s) after a warm-up`);
-  lines.push("", `${String(results.machine.cpus)} cores (${String(results.machine.cpuModel)}), ${String(results.machine.memoryGiB)} GiB, Node ${String(results.machine.node)}. DISPATCH_CONCURRENCY=64; S1 and S2 have one receiver origin, so WEBHOOK_MAX_PER_DESTINATION=${String(results.settings.singleReceiverMaxPerDestination)} there (S2(a) has eight, at the default 16); LOG_LEVEL=${String(results.settings.logLevel ?? "warn")}.`, "");
-  lines.push("| scenario | events/s | ratio | CPU µs/delivery | peak RSS | notes |", "|---|---:|---:|---:|---:|---|");
-  lines.push(throughputRow(s, "s0", "S0 limit: bare undici.request, 64 in flight", null, (m) => `sender = bench process; receiver ${num(m("receiverCpuUsPerRequest"), 1)} µs CPU/request`));
-  const drainNotes = (m: (f: string) => number | undefined) =>
-    `${num((m("drainMs") ?? 0) / 1000, 1)} s from ready, ${num((m("drainMsFromSpawn") ?? 0) / 1000, 1)} s from spawn; first→last receipt ${num(m("steadyEventsPerSecond"))}/s; ` +
-    `Postgres backends ${num(m("postgresCpuUsPerDelivery"))} µs, receiver ${num(m("receiverCpuUsPerRequest"))} µs CPU/delivery`;
-  lines.push(throughputRow(s, "s1a", "S1(a) outbox backlog → sent", { key: "s0", label: "S0" }, drainNotes));
-  lines.push(throughputRow(s, "s1b", "S1(b) Kafka backlog (4 partitions) → sent", { key: "s0", label: "S0" }, drainNotes));
-  lines.push(throughputRow(s, "s1e", "S1(e) outbox backlog on the embedded PGlite (no DATABASE_URL)", { key: "s1a", label: "S1(a)" }, (m) =>
-    `${num(m("events"))} events, ${num((m("drainMs") ?? 0) / 1000, 1)} s from ready to the last receipt; first→last receipt ${num(m("steadyEventsPerSecond"))}/s; CPU includes PGlite's`));
-  lines.push(throughputRow(s, "s3", "S3 healthy 80%, hang+500 on another origin (limit 16)", { key: "s1b", label: "S1(b)" }, drainNotes));
-  lines.push(throughputRow(s, "s1b16", "S1(b) at limit 16, no faults (control for S3)", { key: "s1b", label: "S1(b)" }, drainNotes));
-  lines.push(throughputRow(s, "s3same", "S3 healthy 80%, hang+500 on the same origin (limit 64)", { key: "s1b", label: "S1(b)" }, (m) => `healthy sent in a ${num((m("windowMs") ?? 0) / 1000)} s window: ${num(m("healthySent"))}`));
-  lines.push(...baselineRows(results));
-
-  lines.push("", "**S2 latency**, scheduled → receipt, open loop from Kafka:", "");
-  const s2problem = why(s, "s2");
-  if (s2problem !== null) lines.push(s2problem);
-  else {
-    lines.push("| rate | events/s | received / produced | p50 ms | p99 ms | max ms | producer lag p99 ms |", "|---|---:|---:|---:|---:|---:|---:|");
-    const labels = ((s.s2 as { runs: S2Run[] }).runs[0]?.rates ?? []).map((r) => r.label);
-    for (const label of labels) {
-      const pick = (f: "p50Ms" | "p99Ms" | "maxMs" | "producerLagP99Ms") => num(medianOf<S2Run>(s, "s2", (run) => run.rates.find((r) => r.label === label)?.[f]), 1);
-      const perRun = (s.s2 as { runs: S2Run[] }).runs.map((run) => run.rates.find((r) => r.label === label)!);
-      const counts = `${num(median(perRun.map((r) => r.received)))} / ${num(median(perRun.map((r) => r.produced)))}`;
-      lines.push(`| ${label} | ${num(median(perRun.map((r) => r.ratePerSecond)))} | ${counts} | ${pick("p50Ms")} | ${pick("p99Ms")} | ${pick("maxMs")} | ${pick("producerLagP99Ms")} |`);
-    }
-    const alone = (f: keyof S2Run["kafkaAlone"]) => num(medianOf<S2Run>(s, "s2", (run) => run.kafkaAlone[f] as number), 1);
-    lines.push(`| Kafka alone (no dispatcher), 1000/s | 1,000 | ${alone("received")} / ${alone("produced")} | ${alone("p50Ms")} | ${alone("p99Ms")} | ${alone("maxMs")} | ${alone("producerLagP99Ms")} |`);
-    lines.push("", `Dispatcher CPU over all rates: ${num(medianOf<S2Run>(s, "s2", (run) => run.cpuUsPerDelivery))} µs per delivery.`);
-  }
-  lines.push(...outboxLatencyLines(s));
-
   lines.push("", "**S4 memory** (RSS, median of 30–40 s after ready):", "");
   const s4problem = why(s, "s4");
   if (s4problem !== null) lines.push(s4problem);
@@ -301,7 +337,12 @@ export function renderMarkdown(results: Results): string {
       : `With a 160 MB heap (--max-old-space-size=160), ${num(med(s, "s4b160", "events"))} events: every one delivered once, in ` +
           `${num((med(s, "s4b160", "drainMs") ?? NaN) / 1000, 1)} s (${num(med(s, "s4b160", "eventsPerSecond"))}/s), peak RSS ${mib(med(s, "s4b160", "peakRssBytes"))}.`,
   );
+  return lines;
+}
 
+/** S5 and S6: what the claim and the list queries cost with many rows in the table. */
+function claimAndListLines(s: Scenarios): string[] {
+  const lines: string[] = [];
   lines.push("", "**S5 claim cost** (one claim of 64 due rows, median ms):", "");
   const s5problem = why(s, "s5");
   if (s5problem !== null) lines.push(s5problem);
@@ -324,14 +365,24 @@ export function renderMarkdown(results: Results): string {
     }
     lines.push("", "EXPLAIN (ANALYZE, BUFFERS) of the slowest query of the worst shape is in the JSON file (`scenarios.s6.runs[0].explain`).");
   }
+  return lines;
+}
 
+/** S7, when it ran: intake over HTTP, one event per request against batches. */
+function intakeLines(s: Scenarios): string[] {
+  const lines: string[] = [];
   const s7problem = why(s, "s7");
   if (s.s7 !== undefined) {
     lines.push("", "**S7 intake over HTTP** (`POST /v1/events` accepted, events/s, median):", "");
     if (s7problem !== null) lines.push(s7problem);
     else lines.push(`${num(med(s, "s7", "events"))} events: ${num(med(s, "s7", "singleEventsPerSecond"))}/s one event per request (64 clients), ${num(med(s, "s7", "batchedEventsPerSecond"))}/s in batches of 500 (8 clients): ${num(med(s, "s7", "ratio"), 2)}×.`);
   }
+  return lines;
+}
 
+/** What the receiver saw across every scenario: signature failures, and deliveries that waited for a retry. */
+function receiverCheckLines(s: Scenarios): string[] {
+  const lines: string[] = [];
   const failures = Object.values(s).reduce((sum, o) => sum + ("runs" in o ? (o.runs as Array<{ signatureFailures?: number }>).reduce((a, r) => a + (r.signatureFailures ?? 0), 0) : 0), 0);
   lines.push("", `Signature verification failures at the receiver, all scenarios: ${failures}.`);
   const retried = Object.entries(s).flatMap(([key, o]) =>
@@ -347,10 +398,43 @@ export function renderMarkdown(results: Results): string {
       ? "Healthy deliveries that needed a retry after a failed attempt, all drains: 0."
       : `Healthy deliveries that needed a retry after a failed attempt (counted as drained at their first attempt): ${retried.join(", ")}.`,
   );
+  return lines;
+}
+
+export function renderMarkdown(results: Results): string {
+  const s = results.scenarios;
+  const { events, runs } = results.settings as { events: number; runs: number };
+  const lines: string[] = [];
+  lines.push(`### Benchmark ${results.date} — ${events.toLocaleString("en-US")} events, median of ${runs} run(s) after a warm-up`);
+  lines.push("", `${String(results.machine.cpus)} cores (${String(results.machine.cpuModel)}), ${String(results.machine.memoryGiB)} GiB, Node ${String(results.machine.node)}. DISPATCH_CONCURRENCY=64; S1 and S2 have one receiver origin, so WEBHOOK_MAX_PER_DESTINATION=${String(results.settings.singleReceiverMaxPerDestination)} there (S2(a) has eight, at the default 16); ${levelSentence(results)}`, "");
+  lines.push("| scenario | events/s | ratio | CPU µs/delivery | peak RSS | notes |", "|---|---:|---:|---:|---:|---|");
+  lines.push(throughputRow(s, "s0", "S0 limit: bare undici.request, 64 in flight", null, (m) => `sender = bench process; receiver ${num(m("receiverCpuUsPerRequest"), 1)} µs CPU/request`));
+  const drainNotes = (m: (f: string) => number | undefined) =>
+    `${num((m("drainMs") ?? 0) / 1000, 1)} s from ready, ${num((m("drainMsFromSpawn") ?? 0) / 1000, 1)} s from spawn; first→last receipt ${num(m("steadyEventsPerSecond"))}/s; ` +
+    `Postgres backends ${num(m("postgresCpuUsPerDelivery"))} µs, receiver ${num(m("receiverCpuUsPerRequest"))} µs CPU/delivery`;
+  lines.push(throughputRow(s, "s1a", "S1(a) outbox backlog → sent", { key: "s0", label: "S0" }, drainNotes));
+  lines.push(throughputRow(s, "s1ainfo", "S1(a) at LOG_LEVEL=info (a line per attempt)", { key: "s1a", label: "S1(a)" }, (m) =>
+    `CPU/delivery ${times(m("cpuUsPerDelivery"), med(s, "s1a", "cpuUsPerDelivery"), "S1(a)'s")}; ${drainNotes(m)}`));
+  lines.push(throughputRow(s, "s1b", "S1(b) Kafka backlog (4 partitions) → sent", { key: "s0", label: "S0" }, drainNotes));
+  lines.push(throughputRow(s, "s1e", "S1(e) outbox backlog on the embedded PGlite (no DATABASE_URL)", { key: "s1a", label: "S1(a)" }, (m) =>
+    `${num(m("events"))} events, ${num((m("drainMs") ?? 0) / 1000, 1)} s from ready to the last receipt; first→last receipt ${num(m("steadyEventsPerSecond"))}/s; CPU includes PGlite's`));
+  lines.push(throughputRow(s, "s3", "S3 healthy 80%, hang+500 on another origin (limit 16)", { key: "s1b", label: "S1(b)" }, drainNotes));
+  lines.push(throughputRow(s, "s1b16", "S1(b) at limit 16, no faults (control for S3)", { key: "s1b", label: "S1(b)" }, drainNotes));
+  lines.push(throughputRow(s, "s3same", "S3 healthy 80%, hang+500 on the same origin (limit 64)", { key: "s1b", label: "S1(b)" }, (m) => `healthy sent in a ${num((m("windowMs") ?? 0) / 1000)} s window: ${num(m("healthySent"))}`));
+  lines.push(...baselineRows(results));
+
+  lines.push(...latencyLines(s));
+  lines.push(...outboxLatencyLines(s));
+
+  lines.push(...memoryLines(s));
+  lines.push(...claimAndListLines(s));
+  lines.push(...intakeLines(s));
+  lines.push(...receiverCheckLines(s));
 
   lines.push("", "**Targets** (ratios measured in this run):", "", "| measure | target | measured | result |", "|---|---|---|---|");
   for (const t of results.targets ?? targetsOf(s)) {
     lines.push(`| ${t.measure} | ${t.target} | ${t.measured} | ${t.pass === null ? "—" : t.pass ? "pass" : "**fail**"} |`);
   }
+  lines.push(...logLevelLines(results));
   return lines.join("\n") + "\n";
 }

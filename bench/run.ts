@@ -6,11 +6,12 @@
  *   BENCH_EVENTS=20000 BENCH_RUNS=1 npm run bench     # a quick run
  *   BENCH_ONLY=s0,s1a npm run bench                   # some scenarios only
  *
- * Env: BENCH_EVENTS (100000), BENCH_RUNS (3), BENCH_ONLY (all of s0,s1a,s1b,s1e,s2,s2a,s3,s1b16,s3same,s4,
- * s4b,s4b160,s5,s6,s7,b1default,b1default64,b1batched,b2,b2aof), BENCH_PENDING_ROWS (1000000, S4 and S5), BENCH_KAFKA_BACKLOG
+ * Env: BENCH_EVENTS (100000), BENCH_RUNS (3), BENCH_ONLY (all of s0,s1a,s1ainfo,s1b,s1e,s2,s2info,s2a,s3,s1b16,
+ * s3same,s4,s4b,s4b160,s5,s6,s7,b1default,b1default64,b1batched,b2,b2aof), BENCH_PENDING_ROWS (1000000, S4 and S5), BENCH_KAFKA_BACKLOG
  * (200000, S4(b)'s larger backlog), BENCH_HEAP_CAP_BACKLOG (150000, s4b160), BENCH_CLAIMS (30, S5), BENCH_LIST_ROWS (1000000, S6), BENCH_LIST_QUERIES (200 per
  * query shape, S6), BENCH_API_EVENTS (20000, S7), BENCH_EMBEDDED_EVENTS (20000, S1(e) on the embedded PGlite),
- * BENCH_S1_MAX_PER_DESTINATION (64, S1 and S2), BENCH_LOG_LEVEL (warn; the dispatcher's LOG_LEVEL), DATABASE_URL or TEST_POSTGRES_URL (the server to
+ * BENCH_S1_MAX_PER_DESTINATION (64, S1 and S2), BENCH_LOG_LEVEL (warn; the dispatcher's LOG_LEVEL, but for
+ * s1ainfo and s2info, which are S1(a) and S2 at LOG_LEVEL=info, the level users run), DATABASE_URL or TEST_POSTGRES_URL (the server to
  * create databases on; postgres://postgres@127.0.0.1:5432/postgres), KAFKA_BROKERS (127.0.0.1:9092;
  * unset, scripts/kafka.sh start runs first), BENCH_REDIS (127.0.0.1:6379, B2's Redis on this
  * machine; B2 writes only keys under a prefix of its own, deletes them after each run, and puts
@@ -113,6 +114,17 @@ const baselineSettings = {
   b2aof: bullmq,
 };
 
+/**
+ * s1ainfo and s2info run at info whatever BENCH_LOG_LEVEL is; when it is info too, they measure
+ * the same level as s1a and s2 a second time, and say so.
+ */
+function atInfo<T>(key: string, body: () => Promise<T>): () => Promise<T> {
+  return () => {
+    if (benchLogLevel() === "info") console.error(`bench: ${key}: BENCH_LOG_LEVEL is info too, so this repeats its scenario at the same level`);
+    return body();
+  };
+}
+
 const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
 const directory = new URL("./results/", import.meta.url);
 
@@ -144,10 +156,13 @@ async function save(): Promise<string> {
 
 await scenario("s0", () => runLimit(ctx));
 await scenario("s1a", () => runOutboxDrain(ctx));
+await scenario("s1ainfo", atInfo("s1ainfo", () => runOutboxDrain(ctx, "info")));
 await scenario("s1b", () => runKafkaDrain(ctx));
 await scenario("s1e", () => runEmbeddedDrain(ctx));
 const s1b = scenarios.s1b;
-await scenario("s2", () => runLatency(ctx, s1b && "median" in s1b ? (s1b.median.eventsPerSecond ?? null) : null));
+const s1bRate = s1b && "median" in s1b ? (s1b.median.eventsPerSecond ?? null) : null;
+await scenario("s2", () => runLatency(ctx, s1bRate));
+await scenario("s2info", atInfo("s2info", () => runLatency(ctx, s1bRate, "info")));
 await scenario("s2a", () => runOutboxLatency(ctx));
 await scenario("s3", () => runIsolationOtherOrigin(ctx));
 await scenario("s1b16", () => runKafkaDrain(ctx, 16));

@@ -4,6 +4,7 @@
  * 4-partition topic filled before the process starts. Timed from ready to the last `sent`.
  */
 import { createDatabase, insertJobs, insertOutbox } from "../database.ts";
+import { benchLogLevel } from "../dispatcher-process.ts";
 import { describeDrain, drainDeadlineMs, measureDrain, repeat, type BenchContext, type DrainResult } from "../drain.ts";
 import { createTopic, produceEvents } from "../kafka-topics.ts";
 import type { Scope } from "../scope.ts";
@@ -22,9 +23,12 @@ export function warmUpEvents(events: number): number {
   return Math.min(events, Math.max(2_000, Math.round(events / 5)));
 }
 
-export async function runOutboxDrain(ctx: BenchContext): Promise<DrainResult[]> {
-  return repeat(ctx, "S1(a) outbox", drainDeadlineMs(ctx.events) * 2, (scope, kind) =>
-    drainFromOutbox(ctx, scope, kind === "warm-up" ? warmUpEvents(ctx.events) : ctx.events), describeDrain);
+/** `logLevel` sets the dispatcher's LOG_LEVEL for this scenario alone (s1ainfo: info); unset, the run's. */
+export async function runOutboxDrain(ctx: BenchContext, logLevel?: string): Promise<DrainResult[]> {
+  const label = logLevel === undefined ? "S1(a) outbox" : `S1(a) outbox, LOG_LEVEL=${logLevel}`;
+  const level = logLevel ?? benchLogLevel();
+  return repeat(ctx, label, drainDeadlineMs(ctx.events) * 2, (scope, kind) =>
+    drainFromOutbox(ctx, scope, kind === "warm-up" ? warmUpEvents(ctx.events) : ctx.events, level), describeDrain);
 }
 
 /**
@@ -39,13 +43,13 @@ export async function runKafkaDrain(ctx: BenchContext, perDestination?: number):
     drainFromKafka(ctx, scope, kind === "warm-up" ? warmUpEvents(ctx.events) : ctx.events, env), describeDrain);
 }
 
-async function drainFromOutbox(ctx: BenchContext, scope: Scope, events: number): Promise<DrainResult> {
+async function drainFromOutbox(ctx: BenchContext, scope: Scope, events: number, logLevel: string): Promise<DrainResult> {
   const database = await createDatabase(ctx.adminUrl, "s1a", scope);
   const jobIds = await insertJobs(database.sql, { count: events, secret: ctx.secret, urlOf: () => `${ctx.receiver.url}/ok` });
   await insertOutbox(database.sql, jobIds);
   // Checkpoint now so the dispatcher's run is not charged for flushing the set-up's writes.
   await database.sql`checkpoint`;
-  return measureDrain(ctx, scope, { env: { ...SINGLE_RECEIVER_ENV, DATABASE_URL: database.url }, sql: database.sql, events });
+  return measureDrain(ctx, scope, { env: { ...SINGLE_RECEIVER_ENV, DATABASE_URL: database.url, LOG_LEVEL: logLevel }, sql: database.sql, events });
 }
 
 async function drainFromKafka(ctx: BenchContext, scope: Scope, events: number, env: Record<string, string>): Promise<DrainResult> {

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createDatabase, insertJobs } from "../database.ts";
-import { dispatcherEnv, startDispatcher } from "../dispatcher-process.ts";
+import { benchLogLevel, dispatcherEnv, startDispatcher } from "../dispatcher-process.ts";
 import { repeat, type BenchContext } from "../drain.ts";
 import { createTopic, eventMessage, kafkaClient, produceEvents, type BenchTopic } from "../kafka-topics.ts";
 import { sleep, type Scope } from "../scope.ts";
@@ -42,13 +42,19 @@ export interface LatencyResult {
   readonly peakRssBytes: number;
 }
 
-export async function runLatency(ctx: BenchContext, s1bEventsPerSecond: number | null): Promise<LatencyResult[]> {
+/**
+ * `logLevel` sets the dispatcher's LOG_LEVEL for this scenario alone (s2info: info); unset, the
+ * run's. The rates stay the same at either level, so the CPU per delivery over all rates compares.
+ */
+export async function runLatency(ctx: BenchContext, s1bEventsPerSecond: number | null, logLevel?: string): Promise<LatencyResult[]> {
   const rates: Array<{ label: string; ratePerSecond: number }> = [
     { label: "200/s", ratePerSecond: 200 },
     { label: "1000/s", ratePerSecond: 1000 },
   ];
   if (s1bEventsPerSecond !== null) rates.push({ label: "50% of S1(b)", ratePerSecond: Math.round(s1bEventsPerSecond / 2) });
-  return repeat(ctx, "S2 latency", 300_000, (scope, kind) => measureRates(ctx, scope, rates, kind === "warm-up" ? 3_000 : 10_000), (r) =>
+  const label = logLevel === undefined ? "S2 latency" : `S2 latency, LOG_LEVEL=${logLevel}`;
+  const level = logLevel ?? benchLogLevel();
+  return repeat(ctx, label, 300_000, (scope, kind) => measureRates(ctx, scope, rates, kind === "warm-up" ? 3_000 : 10_000, level), (r) =>
     r.rates.map((rate) => `${rate.label} (${rate.ratePerSecond}/s): p50 ${rate.p50Ms} ms, p99 ${rate.p99Ms} ms, max ${rate.maxMs} ms`).join("; "),
   );
 }
@@ -58,6 +64,7 @@ async function measureRates(
   scope: Scope,
   rates: ReadonlyArray<{ label: string; ratePerSecond: number }>,
   durationMs: number,
+  logLevel: string,
 ): Promise<LatencyResult> {
   const kafkaAlone = await measureKafkaAlone(ctx, scope, durationMs);
   const total = PRIMING_EVENTS + rates.reduce((sum, r) => sum + Math.ceil((r.ratePerSecond * durationMs) / 1000), 0);
@@ -73,6 +80,7 @@ async function measureRates(
       KAFKA_BROKERS: ctx.brokers.join(","),
       KAFKA_TOPIC_WEBHOOKS: topic.topic,
       KAFKA_GROUP_ID: topic.groupId,
+      LOG_LEVEL: logLevel,
     }),
   );
   scope.defer(`stop dispatcher ${dispatcher.pid}`, () => dispatcher.stop());
