@@ -54,6 +54,8 @@ type SendablePlan = Extract<DeliveryPlan, { kind: "deliver" | "reject" }>;
 interface ParsedIncoming {
   readonly event: WebhookEvent;
   readonly origin: EventOrigin;
+  /** Index of the group (see `acceptEventGroups`) the event came in. */
+  readonly group: number;
 }
 
 /**
@@ -70,42 +72,74 @@ export async function acceptEvents(
   events: readonly IncomingEvent[],
   leases: AcceptLeases = { count: 0, leaseMs: 0 },
 ): Promise<AcceptResult> {
-  const now = deps.now();
-  const deadLetters: DeadLetter[] = [];
-  let pending: ParsedIncoming[] = [];
-  for (const incoming of events) {
-    if (incoming.unreadable !== undefined) {
-      deadLetters.push(deadLetterOf(incoming, incoming.unreadable, null, now));
-      continue;
-    }
-    const result = parseWebhookEvent(incoming.value, { maxPayloadBytes: deps.bodyLimits.maxPayloadBytes });
-    if (result.ok) pending.push({ event: result.event, origin: incoming.origin });
-    else deadLetters.push(deadLetterOf(incoming, result.reason, null, now));
-  }
+  const [result] = await acceptEventGroups(deps, tx, [events], leases);
+  return result!;
+}
 
+/**
+ * `acceptEvents` for several batches at once, with the statements of one batch, and a result
+ * per batch, in order: what each batch's events created, repeated, skipped and dead-lettered.
+ * An event repeated in a later batch counts as that batch's duplicate, as it would have if the
+ * batches had been accepted one after the other. The leases go to the first deliverable events.
+ */
+export async function acceptEventGroups(
+  deps: AcceptEventsDeps,
+  tx: Repositories,
+  groups: readonly (readonly IncomingEvent[])[],
+  leases: AcceptLeases = { count: 0, leaseMs: 0 },
+): Promise<AcceptResult[]> {
+  const now = deps.now();
   const turn: IntakeTurn = {
     deps,
     tx,
     now,
     leaseExpiresAt: new Date(now.getTime() + leases.leaseMs),
     leasesLeft: leases.count,
-    deadLetters,
-    leased: [],
-    created: 0,
-    duplicates: 0,
-    skipped: 0,
-    rejected: 0,
+    deadLetters: [],
+    counts: groups.map(() => ({ created: 0, duplicates: 0, skipped: 0, deadLettered: 0, rejected: 0, leased: [] })),
   };
+  let pending = parseGroups(turn, groups);
   while (pending.length > 0) pending = await acceptReadableJobs(turn, pending);
 
+  const { deadLetters } = turn;
   if (deadLetters.length > 0) await tx.deadLetters.recordDeadLetters(deadLetters);
   for (const invalid of deadLetters.filter((d) => d.jobId === null && d.event === null)) {
     deps.logger.warn("event dead-lettered", { source: invalid.source, reason: invalid.reason });
   }
-  return { created: turn.created, duplicates: turn.duplicates, skipped: turn.skipped, deadLettered: deadLetters.length, rejected: turn.rejected, leased: turn.leased };
+  return turn.counts;
 }
 
-/** What the turns of one `acceptEvents` call share. */
+/** The events that parse, each with its group; the others become the turn's dead letters. */
+function parseGroups(turn: IntakeTurn, groups: readonly (readonly IncomingEvent[])[]): ParsedIncoming[] {
+  const parsed: ParsedIncoming[] = [];
+  groups.forEach((events, group) => {
+    for (const incoming of events) {
+      const result =
+        incoming.unreadable !== undefined
+          ? ({ ok: false, reason: incoming.unreadable } as const)
+          : parseWebhookEvent(incoming.value, { maxPayloadBytes: turn.deps.bodyLimits.maxPayloadBytes });
+      if (result.ok) {
+        parsed.push({ event: result.event, origin: incoming.origin, group });
+        continue;
+      }
+      turn.deadLetters.push(deadLetterOf(incoming, result.reason, null, turn.now));
+      turn.counts[group]!.deadLettered++;
+    }
+  });
+  return parsed;
+}
+
+/** What one group's events came to; `acceptEventGroups` returns one per group. */
+interface GroupCounts {
+  created: number;
+  duplicates: number;
+  skipped: number;
+  deadLettered: number;
+  rejected: number;
+  readonly leased: ClaimedDelivery[];
+}
+
+/** What the turns of one `acceptEventGroups` call share. */
 interface IntakeTurn {
   readonly deps: AcceptEventsDeps;
   readonly tx: Repositories;
@@ -113,11 +147,7 @@ interface IntakeTurn {
   readonly leaseExpiresAt: Date;
   leasesLeft: number;
   readonly deadLetters: DeadLetter[];
-  readonly leased: ClaimedDelivery[];
-  created: number;
-  duplicates: number;
-  skipped: number;
-  rejected: number;
+  readonly counts: GroupCounts[];
 }
 
 /**
@@ -133,7 +163,7 @@ async function acceptReadableJobs(turn: IntakeTurn, events: readonly ParsedIncom
   const secretsOf = new Map<string, readonly Secret[]>();
   // The events of deliveries that fail at once, by delivery id: logged once stored (a repeated event stores none).
   const rejectedEvents = new Map<string, LogFields>();
-  const wanted = new Map<string, NewDelivery>();
+  const wanted = new Map<string, { readonly row: NewDelivery; readonly group: number }>();
   for (const parsed of events) {
     const { event } = parsed;
     const job = event.job === undefined ? jobs.get(event.jobId) : jobOfCarried(event.jobId, event.job);
@@ -145,43 +175,49 @@ async function acceptReadableJobs(turn: IntakeTurn, events: readonly ParsedIncom
     const plan = planFor(turn, parsed, job);
     if (plan === null) continue;
     if (wanted.has(key)) {
-      turn.duplicates++;
+      turn.counts[parsed.group]!.duplicates++;
       continue;
     }
     const row = newDeliveryOf(turn, event, plan);
     if (row.lease) secretsOf.set(row.id, signingSecretsOf(job) ?? []);
     if (row.rejection !== null) rejectedEvents.set(row.id, logFieldsOf(event, parsed.origin));
-    wanted.set(key, row);
+    wanted.set(key, { row, group: parsed.group });
   }
 
-  const createdIds = wanted.size > 0 ? await tx.deliveries.createDeliveries([...wanted.values()]) : [];
+  const rows = [...wanted.values()].map((w) => w.row);
+  const createdIds = rows.length > 0 ? await tx.deliveries.createDeliveries(rows) : [];
   const created = new Set(createdIds.map((id) => id.toLowerCase()));
-  for (const row of wanted.values()) {
-    if (!created.has(row.id.toLowerCase())) continue;
-    if (row.lease) turn.leased.push(leasedDelivery(row, row.lease, secretsOf.get(row.id) ?? []));
+  for (const { row, group } of wanted.values()) {
+    const counts = turn.counts[group]!;
+    if (!created.has(row.id.toLowerCase())) {
+      counts.duplicates++;
+      continue;
+    }
+    counts.created++;
+    if (row.lease) counts.leased.push(leasedDelivery(row, row.lease, secretsOf.get(row.id) ?? []));
     const eventFields = rejectedEvents.get(row.id);
     if (eventFields !== undefined) {
-      turn.rejected++;
+      counts.rejected++;
       deps.logger.warn("delivery failed at once: it can never be sent", { ...eventFields, ...deliveryLogFields(row, 0), reason: row.rejection });
     }
   }
-  turn.created += createdIds.length;
-  turn.duplicates += wanted.size - createdIds.length;
   return later;
 }
 
 /** The plan of an event's delivery; null when there is none to create (skipped, or dead-lettered into the turn). */
-function planFor(turn: IntakeTurn, { event, origin }: ParsedIncoming, job: Job | undefined): SendablePlan | null {
+function planFor(turn: IntakeTurn, { event, origin, group }: ParsedIncoming, job: Job | undefined): SendablePlan | null {
   const { deps, now } = turn;
   const plan = planDelivery(job, deps.bodyLimits);
   const fields = logFieldsOf(event, origin);
+  const counts = turn.counts[group]!;
   if (plan.kind === "skip") {
-    turn.skipped++;
+    counts.skipped++;
     deps.logger.info("event skipped: the job has no webhook URL", fields);
     return null;
   }
   if (plan.kind === "dead_letter") {
     turn.deadLetters.push(deadLetterOf({ value: null, origin }, plan.reason, event, now));
+    counts.deadLettered++;
     deps.logger.warn("event dead-lettered", { ...fields, reason: plan.reason });
     return null;
   }

@@ -2,7 +2,7 @@ import type { ClaimedDelivery } from "../ports/delivery-store.ts";
 import type { IncomingEvent } from "../ports/event-source.ts";
 import { type Metrics, noopMetrics } from "../ports/metrics.ts";
 import type { Repositories, RunInTransaction } from "../ports/transactor.ts";
-import { acceptEvents, type AcceptEventsDeps, type AcceptResult } from "./accept-events.ts";
+import { acceptEventGroups, type AcceptEventsDeps, type AcceptResult } from "./accept-events.ts";
 
 /** Where new deliveries go: into free slots, created leased, or into the database for a claim. */
 export interface IntakeSlots {
@@ -22,6 +22,11 @@ export interface IntakeDeps {
   readonly leaseMs: number;
   /** Counts the deliveries stored failed at once, after the transaction commits. */
   readonly metrics?: Metrics;
+  /**
+   * Most events (by the batches' `maxEvents`) one transaction carries when batches wait for it;
+   * a larger batch goes alone. 1,000 by default.
+   */
+  readonly maxGroupEvents?: number;
 }
 
 /** One batch of an input: its events, read inside the intake transaction, and what the input does there afterwards. */
@@ -39,32 +44,95 @@ export type IntakeResult = AcceptResult & { readonly taken: number };
 /** Accepts one batch of an input; see `createIntake`. */
 export type Intake = (batch: IntakeBatch) => Promise<IntakeResult>;
 
-const NOTHING: AcceptResult = { created: 0, duplicates: 0, skipped: 0, deadLettered: 0, rejected: 0, leased: [] };
+/** A batch waiting for its turn, and its caller's promise. */
+interface Waiting {
+  readonly batch: IntakeBatch;
+  readonly resolve: (result: IntakeResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const DEFAULT_MAX_GROUP_EVENTS = 1_000;
 
 /**
  * The intake sequence, the same for every input: reserve free slots → one transaction (take the
  * events, create their deliveries — those that fit in the slots already leased — and settle) →
  * start the leased ones → wake the scheduler for the rest. A failed transaction frees the slots.
+ *
+ * Group commit, as in `batched-completion.ts`: a batch goes at once when no intake transaction
+ * is in flight; the batches that arrive meanwhile wait and then share the next transaction (one
+ * look-up, one insert, one commit). Nothing waits on a timer. When a shared transaction fails,
+ * each of its batches is run again alone, so a batch the database refuses fails only its own
+ * caller, who retries or isolates it as before.
  */
 export function createIntake(deps: IntakeDeps): Intake {
-  const { slots } = deps;
-  return async (batch) => {
-    const reserved = slots.reserve(batch.maxEvents);
-    let result: IntakeResult;
-    try {
-      result = await deps.transaction(async (tx) => {
-        const events = await batch.take(tx);
-        const accepted = events.length === 0 ? NOTHING : await acceptEvents(deps.accept, tx, events, { count: reserved, leaseMs: deps.leaseMs });
-        await batch.settle?.(tx, events);
-        return { ...accepted, taken: events.length };
-      });
-    } catch (error) {
-      slots.adopt(reserved, []);
-      throw error;
+  const maxGroupEvents = deps.maxGroupEvents ?? DEFAULT_MAX_GROUP_EVENTS;
+  const queue: Waiting[] = [];
+  let writing = false;
+
+  async function writeQueued(): Promise<void> {
+    writing = true;
+    while (queue.length > 0) await intakeGroup(deps, nextGroup(queue, maxGroupEvents));
+    writing = false;
+  }
+
+  return (batch) =>
+    new Promise<IntakeResult>((resolve, reject) => {
+      queue.push({ batch, resolve, reject });
+      if (!writing) void writeQueued();
+    });
+}
+
+/** Takes the batches of the next transaction off the queue: the first, and those after it while they fit in `maxEvents`. */
+function nextGroup(queue: Waiting[], maxEvents: number): Waiting[] {
+  let events = queue[0]!.batch.maxEvents;
+  let count = 1;
+  while (count < queue.length && events + queue[count]!.batch.maxEvents <= maxEvents) events += queue[count++]!.batch.maxEvents;
+  return queue.splice(0, count);
+}
+
+/** Runs the group in one transaction; if that fails, each batch again alone, each caller getting its own outcome. */
+async function intakeGroup(deps: IntakeDeps, group: readonly Waiting[]): Promise<void> {
+  try {
+    const results = await intakeTogether(deps, group.map((waiting) => waiting.batch));
+    group.forEach((waiting, i) => waiting.resolve(results[i]!));
+    return;
+  } catch (error) {
+    if (group.length === 1) {
+      group[0]!.reject(error);
+      return;
     }
-    slots.adopt(reserved, result.leased);
-    for (let i = 0; i < result.rejected; i++) (deps.metrics ?? noopMetrics).deliveryEnded({ outcome: "failed", reason: "rejected" });
-    if (result.created > result.leased.length) slots.wake();
-    return result;
-  };
+  }
+  for (const waiting of group) {
+    try {
+      const [result] = await intakeTogether(deps, [waiting.batch]);
+      waiting.resolve(result!);
+    } catch (error) {
+      waiting.reject(error);
+    }
+  }
+}
+
+/** The intake sequence for some batches in one transaction; a result per batch, in order. */
+async function intakeTogether(deps: IntakeDeps, batches: readonly IntakeBatch[]): Promise<IntakeResult[]> {
+  const { slots } = deps;
+  const reserved = slots.reserve(batches.reduce((sum, batch) => sum + batch.maxEvents, 0));
+  let results: IntakeResult[];
+  try {
+    results = await deps.transaction(async (tx) => {
+      const taken: (readonly IncomingEvent[])[] = [];
+      for (const batch of batches) taken.push(await batch.take(tx));
+      const accepted = await acceptEventGroups(deps.accept, tx, taken, { count: reserved, leaseMs: deps.leaseMs });
+      for (const [i, batch] of batches.entries()) await batch.settle?.(tx, taken[i]!);
+      return accepted.map((result, i) => ({ ...result, taken: taken[i]!.length }));
+    });
+  } catch (error) {
+    slots.adopt(reserved, []);
+    throw error;
+  }
+  const leased = results.flatMap((result) => result.leased);
+  slots.adopt(reserved, leased);
+  const rejected = results.reduce((sum, result) => sum + result.rejected, 0);
+  for (let i = 0; i < rejected; i++) (deps.metrics ?? noopMetrics).deliveryEnded({ outcome: "failed", reason: "rejected" });
+  if (results.some((result) => result.created > result.leased.length)) slots.wake();
+  return results;
 }

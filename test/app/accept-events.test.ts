@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createMemoryDatabase } from "../../src/adapters/memory/memory-database.ts";
-import { acceptEvents } from "../../src/app/accept-events.ts";
+import { acceptEventGroups, acceptEvents } from "../../src/app/accept-events.ts";
 import { noopLogger } from "../../src/ports/logger.ts";
 import { systemClock } from "../../src/adapters/system-clock.ts";
 import { bodyLimits, outboxPollerWithoutSlots, capturingLogger, finishedJob } from "../support/app-fixtures.ts";
@@ -21,6 +21,30 @@ describe("accept events", () => {
     expect(first).toEqual({ created: 1, duplicates: 1, skipped: 0, deadLettered: 0, rejected: 0, leased: [] });
     expect(second).toEqual({ created: 0, duplicates: 1, skipped: 0, deadLettered: 0, rejected: 0, leased: [] });
     expect(await db.deliveries.listDeliveriesForJob(job.id)).toHaveLength(1);
+  });
+
+  it("accepts several batches with one look-up and one insert, and counts each batch's events in that batch's result", async () => {
+    const db = createMemoryDatabase();
+    const [first, second, noUrl] = [finishedJob(), finishedJob(), finishedJob({ webhookUrl: null })];
+    for (const job of [first, second, noUrl]) db.putJob(job);
+    const eventOf = (jobId: string) => ({ value: { job_id: jobId, event: "job.succeeded" }, origin: api });
+    const lookups: number[] = [];
+    const inserts: number[] = [];
+    const results = await db.transaction((tx) => {
+      const counted = {
+        ...tx,
+        jobs: { findJobs: (ids: readonly string[], limits: typeof bodyLimits) => (lookups.push(ids.length), tx.jobs.findJobs(ids, limits)) },
+        deliveries: { ...tx.deliveries, createDeliveries: (rows: Parameters<typeof tx.deliveries.createDeliveries>[0]) => (inserts.push(rows.length), tx.deliveries.createDeliveries(rows)) },
+      };
+      return acceptEventGroups(deps, counted, [[eventOf(first.id)], [eventOf(second.id), eventOf(first.id), eventOf(noUrl.id)], [{ value: "not json", origin: api }]], { count: 1, leaseMs: 60_000 });
+    });
+    expect(lookups).toEqual([3]);
+    expect(inserts).toEqual([2]);
+    expect(results.map(({ leased, ...counts }) => ({ ...counts, leased: leased.map((d) => d.jobId) }))).toEqual([
+      { created: 1, duplicates: 0, skipped: 0, deadLettered: 0, rejected: 0, leased: [first.id] },
+      { created: 1, duplicates: 1, skipped: 1, deadLettered: 0, rejected: 0, leased: [] },
+      { created: 0, duplicates: 0, skipped: 0, deadLettered: 1, rejected: 0, leased: [] },
+    ]);
   });
 
   it("skips a job without a webhook URL and logs it", async () => {
