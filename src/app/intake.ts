@@ -29,14 +29,12 @@ export interface IntakeDeps {
   readonly maxGroupEvents?: number;
 }
 
-/** One batch of an input: its events, read inside the intake transaction, and what the input does there afterwards. */
+/** One batch of an input: its events, read inside the intake transaction. */
 export interface IntakeBatch {
   /** Most events `take` can return: slots are reserved for at most this many before the transaction. */
   readonly maxEvents: number;
-  /** In the transaction: the events (the outbox claims its rows here). */
+  /** In the transaction: the events (the outbox claims its rows here, marking them processed). */
   readonly take: (tx: Repositories) => Promise<readonly IncomingEvent[]>;
-  /** In the same transaction, after the events were accepted (the outbox marks its rows processed). */
-  readonly settle?: (tx: Repositories, events: readonly IncomingEvent[]) => Promise<void>;
 }
 
 export type IntakeResult = AcceptResult & { readonly taken: number };
@@ -55,7 +53,7 @@ const DEFAULT_MAX_GROUP_EVENTS = 1_000;
 
 /**
  * The intake sequence, the same for every input: reserve free slots → one transaction (take the
- * events, create their deliveries — those that fit in the slots already leased — and settle) →
+ * events, create their deliveries — those that fit in the slots already leased) →
  * start the leased ones → wake the scheduler for the rest. A failed transaction frees the slots.
  *
  * Group commit, as in `batched-completion.ts`: a batch goes at once when no intake transaction
@@ -122,7 +120,6 @@ async function intakeTogether(deps: IntakeDeps, batches: readonly IntakeBatch[])
       const taken: (readonly IncomingEvent[])[] = [];
       for (const batch of batches) taken.push(await batch.take(tx));
       const accepted = await acceptEventGroups(deps.accept, tx, taken, { count: reserved, leaseMs: deps.leaseMs });
-      for (const [i, batch] of batches.entries()) await batch.settle?.(tx, taken[i]!);
       return accepted.map((result, i) => ({ ...result, taken: taken[i]!.length }));
     });
   } catch (error) {
