@@ -2,6 +2,7 @@ import type { ClaimedDelivery } from "../ports/delivery-store.ts";
 import type { IncomingEvent } from "../ports/event-source.ts";
 import { type Metrics, noopMetrics } from "../ports/metrics.ts";
 import type { Repositories, RunInTransaction } from "../ports/transactor.ts";
+import { createGroupCommit, type Waiting as GroupWaiting } from "./group-commit.ts";
 import { acceptEventGroups, type AcceptEventsDeps, type AcceptResult } from "./accept-events.ts";
 
 /** Where new deliveries go: into free slots, created leased, or into the database for a claim. */
@@ -43,11 +44,7 @@ export type IntakeResult = AcceptResult & { readonly taken: number };
 export type Intake = (batch: IntakeBatch) => Promise<IntakeResult>;
 
 /** A batch waiting for its turn, and its caller's promise. */
-interface Waiting {
-  readonly batch: IntakeBatch;
-  readonly resolve: (result: IntakeResult) => void;
-  readonly reject: (error: unknown) => void;
-}
+type Waiting = GroupWaiting<IntakeBatch, IntakeResult>;
 
 const DEFAULT_MAX_GROUP_EVENTS = 1_000;
 
@@ -64,34 +61,24 @@ const DEFAULT_MAX_GROUP_EVENTS = 1_000;
  */
 export function createIntake(deps: IntakeDeps): Intake {
   const maxGroupEvents = deps.maxGroupEvents ?? DEFAULT_MAX_GROUP_EVENTS;
-  const queue: Waiting[] = [];
-  let writing = false;
-
-  async function writeQueued(): Promise<void> {
-    writing = true;
-    while (queue.length > 0) await intakeGroup(deps, nextGroup(queue, maxGroupEvents));
-    writing = false;
-  }
-
-  return (batch) =>
-    new Promise<IntakeResult>((resolve, reject) => {
-      queue.push({ batch, resolve, reject });
-      if (!writing) void writeQueued();
-    });
+  return createGroupCommit<IntakeBatch, IntakeResult>(
+    (queue) => nextGroup(queue, maxGroupEvents),
+    (group) => intakeGroup(deps, group),
+  );
 }
 
 /** Takes the batches of the next transaction off the queue: the first, and those after it while they fit in `maxEvents`. */
 function nextGroup(queue: Waiting[], maxEvents: number): Waiting[] {
-  let events = queue[0]!.batch.maxEvents;
+  let events = queue[0]!.item.maxEvents;
   let count = 1;
-  while (count < queue.length && events + queue[count]!.batch.maxEvents <= maxEvents) events += queue[count++]!.batch.maxEvents;
+  while (count < queue.length && events + queue[count]!.item.maxEvents <= maxEvents) events += queue[count++]!.item.maxEvents;
   return queue.splice(0, count);
 }
 
 /** Runs the group in one transaction; if that fails, each batch again alone, each caller getting its own outcome. */
 async function intakeGroup(deps: IntakeDeps, group: readonly Waiting[]): Promise<void> {
   try {
-    const results = await intakeTogether(deps, group.map((waiting) => waiting.batch));
+    const results = await intakeTogether(deps, group.map((waiting) => waiting.item));
     group.forEach((waiting, i) => waiting.resolve(results[i]!));
     return;
   } catch (error) {
@@ -102,7 +89,7 @@ async function intakeGroup(deps: IntakeDeps, group: readonly Waiting[]): Promise
   }
   for (const waiting of group) {
     try {
-      const [result] = await intakeTogether(deps, [waiting.batch]);
+      const [result] = await intakeTogether(deps, [waiting.item]);
       waiting.resolve(result!);
     } catch (error) {
       waiting.reject(error);
